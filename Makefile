@@ -1,0 +1,19 @@
+# Each target installs what it needs, so a fresh machine needs only `make demo` / `make test`.
+PYTHON ?= python3
+
+.PHONY: install deps demo test bench
+
+deps:
+	@command -v dot >/dev/null || (apt-get update -qq && apt-get install -y -qq graphviz)
+
+install: deps
+	$(PYTHON) -m pip install -q -e '.[test]'
+
+demo: install
+	$(PYTHON) -m graphgrad.cli demo
+
+test: install
+	$(PYTHON) -m pytest -q -p no:cacheprovider
+
+bench: install
+	$(PYTHON) -m benchmarks

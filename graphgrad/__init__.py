@@ -1,0 +1,18 @@
+"""graphgrad: a small computation-graph autodiff engine on numpy.
+
+    import graphgrad as gg
+    apple = gg.tensor(100.0, name="apple")
+    price = apple * 2 * 1.1
+    price.backward()          # apple.grad == 2.2
+"""
+from . import nodes
+from .autograd import grad
+from .functions import (
+    add, broadcast_to, div, dot, exp, getitem, log, matmul, max, maximum, mean, mul,
+    neg, pow, relu, reshape, sub, sum, sum_to, swapaxes, tanh, transpose,
+)
+from .node import Node
+from .recording import Scope, Tape, is_grad_enabled, no_grad, scope
+from .tensor import Tensor, tensor
+
+__version__ = "0.1.0"

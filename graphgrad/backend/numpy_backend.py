@@ -1,0 +1,32 @@
+"""numpy as a graphgrad array namespace: numpy's own functions plus two adjoints."""
+import numpy as np
+from numpy import (  # noqa: F401  (the namespace's public functions)
+    broadcast_to, exp, log, matmul, reshape, swapaxes, tanh, transpose,
+)
+
+
+def sum_to(x, shape):
+    """Sum ``x`` down to ``shape``: the adjoint of ``np.broadcast_to(·, shape)``.
+
+    Leading axes that broadcasting added are summed away; axes where ``shape`` has
+    1 and ``x`` does not are summed with ``keepdims``.
+    """
+    shape = tuple(shape)
+    xshape = np.shape(x)
+    if xshape == shape:
+        return x
+    lead = len(xshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and xshape[lead + i] != 1)
+    y = np.sum(x, axis=axes, keepdims=True)
+    return y.reshape(shape) if lead else y
+
+
+def getitem_grad(gy, index, shape):
+    """Scatter ``gy`` into zeros of ``shape`` at ``index``: the adjoint of ``x[index]``.
+
+    Repeated integer indices accumulate (``np.add.at``).
+    """
+    gx = np.zeros(shape, dtype=np.result_type(gy))
+    np.add.at(gx, index, gy)
+    return gx

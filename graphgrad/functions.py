@@ -1,0 +1,138 @@
+"""One lowercase function per node: ``exp(x)`` is ``Exp()(x)``.
+
+These take tensors, arrays or numbers and return tensors. With the same names and
+signatures as numpy's, this module is also the array namespace that node ``backward``
+code uses on tensors when ``create_graph=True`` (see ``graphgrad.backend``).
+"""
+import numpy as np
+
+from . import nodes
+from .tensor import Tensor
+
+
+def add(x, y):
+    """x + y"""
+    return nodes.Add()(x, y)
+
+
+def sub(x, y):
+    """x − y"""
+    return nodes.Sub()(x, y)
+
+
+def mul(x, y):
+    """x · y"""
+    return nodes.Mul()(x, y)
+
+
+def div(x, y):
+    """x / y"""
+    return nodes.Div()(x, y)
+
+
+def neg(x):
+    """−x"""
+    return nodes.Neg()(x)
+
+
+def pow(x, y):
+    """x ** y"""
+    return nodes.Pow()(x, y)
+
+
+def exp(x):
+    """eˣ"""
+    return nodes.Exp()(x)
+
+
+def log(x):
+    """natural logarithm"""
+    return nodes.Log()(x)
+
+
+def tanh(x):
+    """hyperbolic tangent"""
+    return nodes.Tanh()(x)
+
+
+def relu(x):
+    """max(x, 0)"""
+    return nodes.Relu()(x)
+
+
+def maximum(x, y):
+    """element-wise maximum, broadcasting"""
+    return nodes.Maximum()(x, y)
+
+
+def matmul(x, y):
+    """x @ y"""
+    return nodes.MatMul()(x, y)
+
+
+def dot(x, y):
+    """np.dot(x, y)"""
+    return nodes.Dot()(x, y)
+
+
+def sum(x, axis=None, keepdims=False):
+    """Σ over ``axis`` (all axes when None)"""
+    return nodes.Sum(axis, keepdims)(x)
+
+
+def mean(x, axis=None, keepdims=False):
+    """mean over ``axis`` (all axes when None)"""
+    return nodes.Mean(axis, keepdims)(x)
+
+
+def max(x, axis=None, keepdims=False):
+    """maximum over ``axis`` (all axes when None)"""
+    return nodes.Max(axis, keepdims)(x)
+
+
+def reshape(x, shape):
+    """x with a new shape of the same size"""
+    shape = tuple(shape) if np.iterable(shape) else (shape,)
+    if isinstance(x, Tensor) and x.shape == shape:
+        return x
+    return nodes.Reshape(shape)(x)
+
+
+def transpose(x, axes=None):
+    """x with its axes permuted (reversed when ``axes`` is None)"""
+    return nodes.Transpose(axes)(x)
+
+
+def swapaxes(x, axis1, axis2):
+    """x with two axes exchanged"""
+    axes = list(range(np.ndim(x)))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(x, axes)
+
+
+def broadcast_to(x, shape):
+    """x broadcast to ``shape``"""
+    if np.shape(x) == tuple(shape) and isinstance(x, Tensor):
+        return x
+    return nodes.BroadcastTo(shape)(x)
+
+
+def sum_to(x, shape):
+    """x summed down to ``shape`` (the adjoint of broadcast_to)"""
+    if np.shape(x) == tuple(shape) and isinstance(x, Tensor):
+        return x
+    return nodes.SumTo(shape)(x)
+
+
+def getitem(x, index):
+    """x[index]; tensors inside ``index`` are used by value"""
+    if isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    elif isinstance(index, Tensor):
+        index = index.data
+    return nodes.GetItem(index)(x)
+
+
+def getitem_grad(x, index, shape):
+    """zeros of ``shape`` with x added at ``index`` (the adjoint of getitem)"""
+    return nodes.GetItemGrad(index, shape)(x)

@@ -1,0 +1,114 @@
+"""Node: the base class of every primitive operation.
+
+A node follows the layer protocol of "Deep Learning from Scratch": ``forward`` takes
+arrays and keeps what ``backward`` will need; ``backward(dout)`` returns the
+gradient for each input (one value for a one-input node, a tuple otherwise)::
+
+    m = Mul(); m.forward(100, 2)   # 200
+    m.backward(1)                  # (2, 100)
+
+Called on tensors, ``node(x, y)`` runs ``forward`` on their data and, when any input
+requires grad, records the node: it keeps its inputs, the output keeps the node as
+its ``creator``, and every active ``Tape`` appends it.
+"""
+import itertools
+import weakref
+
+import numpy as np
+
+from .recording import state
+from .tensor import Tensor
+
+_ids = itertools.count()
+
+
+class Node:
+    """One operation in the graph; subclasses define ``op``, ``forward``, ``backward``.
+
+    ``saved`` names the attributes ``forward`` sets for ``backward``: they are freed
+    after a sweep (unless ``retain_graph``). ``saved_inputs`` maps those that hold an
+    input's value to the input's position, and ``saved_output`` names the one holding
+    the output, so that ``create_graph`` can swap in the tensors themselves and the
+    same ``backward`` code records a differentiable graph.
+    """
+
+    __slots__ = ("inputs", "_output", "scope", "id", "freed", "__weakref__")
+    op = "?"
+    saved = ()
+    saved_inputs = {}
+    saved_output = None
+
+    def __call__(self, *args):
+        inputs = tuple(a if isinstance(a, Tensor) else Tensor(_constant(a)) for a in args)
+        try:
+            y = self.forward(*[t.data for t in inputs])
+        except (ValueError, TypeError, IndexError) as error:
+            kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(error, k))
+            raise kind(f"{self.describe(inputs)}: {error}") from error
+        requires_grad = state.enabled and any(t.requires_grad for t in inputs)
+        out = Tensor(y, requires_grad)
+        if requires_grad:
+            self.inputs = inputs
+            self._output = weakref.ref(out)
+            self.scope = state.scope
+            self.id = next(_ids)
+            self.freed = False
+            out.creator = self
+            for tape in state.tapes:
+                tape.record(self, out)
+        return out
+
+    @property
+    def outputs(self):
+        """The output tensors (one for every graphgrad primitive)."""
+        out = self._output()
+        return () if out is None else (out,)
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def describe(self, inputs):
+        """``Mul (×) on x 'apple' float64 (), float64 (3,)``: the node and its operands."""
+        operands = ", ".join(
+            f"{'x ' + repr(t.name) + ' ' if t.name is not None else ''}"
+            f"{np.result_type(t.data)} {np.shape(t.data)}" for t in inputs)
+        return f"{self.name} ({self.op}) on {operands}"
+
+    def free(self):
+        """Drop the values saved for backward; a later sweep through here raises."""
+        for attr in self.saved:
+            if hasattr(self, attr):
+                delattr(self, attr)
+        self.freed = True
+
+    def swap_saved(self, values):
+        """Replace saved values by ``values`` (name -> value); return the old ones."""
+        old = {attr: getattr(self, attr) for attr in values}
+        for attr, value in values.items():
+            setattr(self, attr, value)
+        return old
+
+    def tensor_saved(self):
+        """The saved attributes that hold an input or the output, as those tensors."""
+        values = {attr: self.inputs[i] for attr, i in self.saved_inputs.items()}
+        if self.saved_output is not None:
+            values[self.saved_output] = self._output()
+        return values
+
+    def __repr__(self):
+        return f"<{self.name} {self.op!r}>"
+
+
+def _constant(value):
+    """Wrap a non-tensor operand: numbers stay Python scalars (they take the other
+    operand's dtype, numpy's rule), lists become float64 arrays."""
+    if isinstance(value, (np.ndarray, np.generic, float, int, bool)):
+        return value
+    return np.asarray(value, dtype=np.float64)
+
+
+def needs_grad(node, i):
+    """Whether input ``i`` needs a gradient: always, for a node used standalone."""
+    inputs = getattr(node, "inputs", None)
+    return inputs is None or inputs[i].requires_grad

@@ -1,0 +1,16 @@
+"""Every primitive operation as a node class with ``forward`` and ``backward``.
+
+Each works on its own in the DLFS layer style (``Mul().forward(100, 2) == 200``)
+and, called on tensors, records itself in the graph.
+"""
+from .arithmetic import Add, Div, Mul, Neg, Pow, Sub
+from .elementwise import Exp, Log, Maximum, Relu, Tanh
+from .linalg import Dot, MatMul
+from .reduction import BroadcastTo, Max, Mean, Sum, SumTo
+from .shape import GetItem, GetItemGrad, Reshape, Transpose
+
+__all__ = [
+    "Add", "BroadcastTo", "Div", "Dot", "Exp", "GetItem", "GetItemGrad", "Log",
+    "MatMul", "Max", "Maximum", "Mean", "Mul", "Neg", "Pow", "Relu", "Reshape", "Sub",
+    "Sum", "SumTo", "Tanh", "Transpose",
+]

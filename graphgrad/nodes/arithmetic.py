@@ -1,0 +1,118 @@
+"""Arithmetic nodes: + − × / and powers, with numpy broadcasting.
+
+When broadcasting stretched an input, its gradient is summed back to the input's
+shape (``sum_to``), so ``x.grad.shape == x.shape`` always.
+"""
+import numpy as np
+
+from ..backend import get_namespace
+from ..node import Node, needs_grad
+
+
+class Add(Node):
+    """z = x + y;   ∂L/∂x = ∂L/∂z,  ∂L/∂y = ∂L/∂z."""
+
+    __slots__ = ("x_shape", "y_shape")
+    op = "+"
+
+    def forward(self, x, y):
+        self.x_shape, self.y_shape = np.shape(x), np.shape(y)
+        return x + y
+
+    def backward(self, dout):
+        xp = get_namespace(dout)
+        return xp.sum_to(dout, self.x_shape), xp.sum_to(dout, self.y_shape)
+
+
+class Sub(Node):
+    """z = x − y;   ∂L/∂x = ∂L/∂z,  ∂L/∂y = −∂L/∂z."""
+
+    __slots__ = ("x_shape", "y_shape")
+    op = "−"
+
+    def forward(self, x, y):
+        self.x_shape, self.y_shape = np.shape(x), np.shape(y)
+        return x - y
+
+    def backward(self, dout):
+        xp = get_namespace(dout)
+        return xp.sum_to(dout, self.x_shape), xp.sum_to(-dout, self.y_shape)
+
+
+class Mul(Node):
+    """z = x · y;   ∂L/∂x = ∂L/∂z · y,  ∂L/∂y = ∂L/∂z · x   (the DLFS MulLayer)."""
+
+    __slots__ = ("x", "y")
+    op = "×"
+    saved = ("x", "y")
+    saved_inputs = {"x": 0, "y": 1}
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, dout):
+        xp = get_namespace(dout)
+        x, y = self.x, self.y
+        return xp.sum_to(dout * y, np.shape(x)), xp.sum_to(dout * x, np.shape(y))
+
+
+class Div(Node):
+    """z = x / y;   ∂L/∂x = ∂L/∂z / y,  ∂L/∂y = −∂L/∂z · x / y²."""
+
+    __slots__ = ("x", "y")
+    op = "/"
+    saved = ("x", "y")
+    saved_inputs = {"x": 0, "y": 1}
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x / y
+
+    def backward(self, dout):
+        xp = get_namespace(dout)
+        x, y = self.x, self.y
+        gx = dout / y
+        return xp.sum_to(gx, np.shape(x)), xp.sum_to(-gx * x / y, np.shape(y))
+
+
+class Neg(Node):
+    """z = −x;   ∂L/∂x = −∂L/∂z."""
+
+    __slots__ = ()
+    op = "−"
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, dout):
+        return -dout
+
+
+class Pow(Node):
+    """z = x ** y;   ∂L/∂x = ∂L/∂z · y · x^(y−1),  ∂L/∂y = ∂L/∂z · z · log x.
+
+    The exponent's gradient (which needs log x, so x > 0) is computed only when the
+    exponent requires one: ``x ** 2`` never takes a logarithm.
+    """
+
+    __slots__ = ("x", "y", "out")
+    op = "**"
+    saved = ("x", "y", "out")
+    saved_inputs = {"x": 0, "y": 1}
+    saved_output = "out"
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        self.out = x ** y
+        return self.out
+
+    def backward(self, dout):
+        xp = get_namespace(dout)
+        x, y = self.x, self.y
+        gx = xp.sum_to(dout * y * x ** (y - 1), np.shape(x))
+        if not needs_grad(self, 1):
+            return gx, None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gy = dout * self.out * xp.log(x)
+        return gx, xp.sum_to(gy, np.shape(y))

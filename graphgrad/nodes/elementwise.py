@@ -1,0 +1,90 @@
+"""Element-wise nodes: exp, log, tanh, relu and the element-wise maximum."""
+import numpy as np
+
+from ..backend import get_namespace
+from ..node import Node
+
+
+class Exp(Node):
+    """y = exp(x);   ∂L/∂x = ∂L/∂y · y."""
+
+    __slots__ = ("out",)
+    op = "exp"
+    saved = ("out",)
+    saved_output = "out"
+
+    def forward(self, x):
+        self.out = get_namespace(x).exp(x)
+        return self.out
+
+    def backward(self, dout):
+        return dout * self.out
+
+
+class Log(Node):
+    """y = log(x);   ∂L/∂x = ∂L/∂y / x."""
+
+    __slots__ = ("x",)
+    op = "log"
+    saved = ("x",)
+    saved_inputs = {"x": 0}
+
+    def forward(self, x):
+        self.x = x
+        return get_namespace(x).log(x)
+
+    def backward(self, dout):
+        return dout / self.x
+
+
+class Tanh(Node):
+    """y = tanh(x);   ∂L/∂x = ∂L/∂y · (1 − y²)."""
+
+    __slots__ = ("out",)
+    op = "tanh"
+    saved = ("out",)
+    saved_output = "out"
+
+    def forward(self, x):
+        self.out = get_namespace(x).tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        y = self.out
+        return dout * (1 - y * y)
+
+
+class Relu(Node):
+    """y = max(x, 0);   ∂L/∂x = ∂L/∂y · [x > 0]   (the DLFS Relu layer's mask)."""
+
+    __slots__ = ("mask",)
+    op = "relu"
+    saved = ("mask",)
+
+    def forward(self, x):
+        self.mask = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout):
+        return dout * self.mask
+
+
+class Maximum(Node):
+    """z = max(x, y) element-wise;  the gradient goes to the larger input, split
+    evenly where they tie (as the central difference sees it)."""
+
+    __slots__ = ("x_share", "x_shape", "y_shape")
+    op = "max"
+    saved = ("x_share",)
+
+    def forward(self, x, y):
+        self.x_shape, self.y_shape = np.shape(x), np.shape(y)
+        out = np.maximum(x, y)
+        share = (x > y) + 0.5 * (x == y)
+        self.x_share = share.astype(out.dtype) if np.ndim(share) else float(share)
+        return out
+
+    def backward(self, dout):
+        xp = get_namespace(dout)
+        gx = dout * self.x_share
+        return xp.sum_to(gx, self.x_shape), xp.sum_to(dout - gx, self.y_shape)

@@ -1,0 +1,61 @@
+"""Matrix products: ``matmul`` (the ``@`` operator) and ``dot`` (np.dot)."""
+import numpy as np
+
+from ..backend import get_namespace
+from ..node import Node, needs_grad
+
+
+class MatMul(Node):
+    """Z = X @ Y (numpy matmul: 1-D operands promoted, batch axes broadcast);
+    ∂L/∂X = ∂L/∂Z @ Yᵀ,  ∂L/∂Y = Xᵀ @ ∂L/∂Z   (the DLFS Affine layer's products).
+
+    A gradient is computed only for inputs that need one: ``X @ W`` with a constant
+    batch ``X`` skips the (often largest) product ∂L/∂X.
+    """
+
+    __slots__ = ("x", "y")
+    op = "@"
+    saved = ("x", "y")
+    saved_inputs = {"x": 0, "y": 1}
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return np.matmul(x, y)
+
+    def backward(self, dout):
+        xp = get_namespace(dout)
+        x, y = self.x, self.y
+        x_shape, y_shape = np.shape(x), np.shape(y)
+        if len(x_shape) == 1 and len(y_shape) == 1:  # inner product
+            return dout * y, dout * x
+        # promote 1-D operands to matrices, as matmul does, and dout to match
+        x2 = x if len(x_shape) > 1 else xp.reshape(x, (1,) + x_shape)
+        y2 = y if len(y_shape) > 1 else xp.reshape(y, y_shape + (1,))
+        d_shape = np.shape(dout)
+        if len(x_shape) == 1:
+            d_shape = d_shape[:-1] + (1,) + d_shape[-1:]
+        if len(y_shape) == 1:
+            d_shape = d_shape + (1,)
+        d2 = xp.reshape(dout, d_shape)
+        gx = gy = None
+        if needs_grad(self, 0):
+            gx = xp.reshape(xp.sum_to(d2 @ xp.swapaxes(y2, -1, -2), np.shape(x2)), x_shape)
+        if needs_grad(self, 1):
+            gy = xp.reshape(xp.sum_to(xp.swapaxes(x2, -1, -2) @ d2, np.shape(y2)), y_shape)
+        return gx, gy
+
+
+class Dot(MatMul):
+    """Z = np.dot(X, Y) for operands of at least one axis and Y of at most two,
+    where it equals ``X @ Y``; gradients as for MatMul."""
+
+    __slots__ = ()
+    op = "dot"
+
+    def forward(self, x, y):
+        if np.ndim(x) == 0 or np.ndim(y) == 0 or np.ndim(y) > 2:
+            raise ValueError(
+                "dot supports operands with 1 or more axes and a second operand with "
+                "at most 2 axes (use * for scalars, matmul or tensordot beyond)")
+        self.x, self.y = x, y
+        return np.dot(x, y)

@@ -1,0 +1,111 @@
+"""Reductions and their adjoints: sum, mean, max over axes; broadcast_to and sum_to.
+
+Summing over axes and broadcasting back are each other's adjoints: the gradient of a
+sum is the output gradient broadcast back to the input's shape, and vice versa.
+"""
+import numpy as np
+
+from ..backend import get_namespace
+from ..node import Node
+
+
+def kept_shape(shape, axis):
+    """The shape of a reduction over ``axis`` with ``keepdims=True``."""
+    ndim = len(shape)
+    if axis is None:
+        axes = range(ndim)
+    else:
+        axes = [a % ndim for a in (axis if isinstance(axis, tuple) else (axis,))]
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class Sum(Node):
+    """y = Σ_axis x;   ∂L/∂x = ∂L/∂y broadcast back over the summed axes."""
+
+    __slots__ = ("axis", "keepdims", "x_shape", "kept")
+    op = "sum"
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        out = np.sum(x, axis=self.axis, keepdims=self.keepdims)
+        self.x_shape = np.shape(x)
+        self.kept = kept_shape(self.x_shape, self.axis)
+        return out
+
+    def backward(self, dout):
+        xp = get_namespace(dout)
+        return xp.broadcast_to(xp.reshape(dout, self.kept), self.x_shape)
+
+
+class Mean(Sum):
+    """y = (1/n) Σ_axis x;   ∂L/∂x = ∂L/∂y / n broadcast back (n: elements averaged)."""
+
+    __slots__ = ()
+    op = "mean"
+
+    def forward(self, x):
+        self.x_shape = np.shape(x)
+        self.kept = kept_shape(self.x_shape, self.axis)
+        return np.mean(x, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, dout):
+        n = int(np.prod(self.x_shape)) // int(np.prod(self.kept))
+        return super().backward(dout / n)
+
+
+class Max(Node):
+    """y = max_axis x;   ∂L/∂x = ∂L/∂y where x is the maximum (split evenly on ties)."""
+
+    __slots__ = ("axis", "keepdims", "share", "kept")
+    op = "max"
+    saved = ("share",)
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        x = np.asarray(x)
+        out = np.max(x, axis=self.axis, keepdims=True)
+        mask = x == out
+        self.share = (mask / mask.sum(axis=self.axis, keepdims=True)).astype(x.dtype)
+        self.kept = out.shape
+        return out if self.keepdims else out.reshape(np.max(x, axis=self.axis).shape)
+
+    def backward(self, dout):
+        return get_namespace(dout).reshape(dout, self.kept) * self.share
+
+
+class SumTo(Node):
+    """y = x summed down to ``shape`` (undoing a broadcast);  ∂L/∂x = ∂L/∂y broadcast."""
+
+    __slots__ = ("shape", "x_shape")
+    op = "sum_to"
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.x_shape = np.shape(x)
+        return get_namespace(x).sum_to(x, self.shape)
+
+    def backward(self, dout):
+        return get_namespace(dout).broadcast_to(dout, self.x_shape)
+
+
+class BroadcastTo(Node):
+    """y = x broadcast to ``shape``;   ∂L/∂x = ∂L/∂y summed back to x's shape."""
+
+    __slots__ = ("shape", "x_shape")
+    op = "broadcast"
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.x_shape = np.shape(x)
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, dout):
+        return get_namespace(dout).sum_to(dout, self.x_shape)

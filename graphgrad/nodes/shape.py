@@ -1,0 +1,75 @@
+"""Nodes that move values without changing them: reshape, transpose, indexing."""
+import numpy as np
+
+from ..backend import get_namespace
+from ..node import Node
+
+
+class Reshape(Node):
+    """y = x reshaped;   ∂L/∂x = ∂L/∂y reshaped back."""
+
+    __slots__ = ("shape", "x_shape")
+    op = "reshape"
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.x_shape = np.shape(x)
+        return np.reshape(x, self.shape)
+
+    def backward(self, dout):
+        return get_namespace(dout).reshape(dout, self.x_shape)
+
+
+class Transpose(Node):
+    """y = x with axes permuted (reversed when ``axes`` is None);
+    ∂L/∂x = ∂L/∂y with the inverse permutation."""
+
+    __slots__ = ("axes",)
+    op = "T"
+
+    def __init__(self, axes=None):
+        self.axes = None if axes is None else tuple(axes)
+
+    def forward(self, x):
+        return np.transpose(x, self.axes)
+
+    def backward(self, dout):
+        inverse = None if self.axes is None else tuple(np.argsort(self.axes))
+        return get_namespace(dout).transpose(dout, inverse)
+
+
+class GetItem(Node):
+    """y = x[index] (basic or integer-array indexing);
+    ∂L/∂x = zeros with ∂L/∂y added at ``index`` (repeats accumulate)."""
+
+    __slots__ = ("index", "x_shape")
+    op = "[]"
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        self.x_shape = np.shape(x)
+        return np.asarray(x)[self.index]
+
+    def backward(self, dout):
+        return get_namespace(dout).getitem_grad(dout, self.index, self.x_shape)
+
+
+class GetItemGrad(Node):
+    """y = zeros(shape) with x added at ``index``: the adjoint of ``GetItem``;
+    ∂L/∂x = ∂L/∂y[index]."""
+
+    __slots__ = ("index", "shape")
+    op = "scatter"
+
+    def __init__(self, index, shape):
+        self.index, self.shape = index, shape
+
+    def forward(self, x):
+        return get_namespace(x).getitem_grad(x, self.index, self.shape)
+
+    def backward(self, dout):
+        return dout[self.index]

@@ -1,0 +1,108 @@
+"""What the forward pass records, and where: grad mode, tapes and scopes.
+
+Three pieces of process-wide state decide what happens when a node runs on tensors:
+
+* ``no_grad()`` switches recording off (inference, optimizer updates);
+* every active ``Tape()`` appends the node to its ``nodes`` list;
+* the innermost ``scope(name)`` labels the node, so tools can group the nodes of one
+  composite call (a composite sigmoid, a layer) and draw them as a cluster.
+"""
+import itertools
+from contextlib import contextmanager
+
+
+class _State:
+    """Recording switches read by ``Node.__call__`` on every operation."""
+
+    enabled = True  # record nodes for backward
+    tapes = ()  # active Tape objects, outermost first
+    scope = None  # innermost active Scope
+
+
+state = _State()
+
+
+@contextmanager
+def no_grad():
+    """Run operations without recording them: outputs have no creator, no grad."""
+    previous = state.enabled
+    state.enabled = False
+    try:
+        yield
+    finally:
+        state.enabled = previous
+
+
+def is_grad_enabled():
+    """True when operations on tensors that require grad are recorded."""
+    return state.enabled
+
+
+class Scope:
+    """A named group of nodes, one per ``scope(...)`` entry; nested scopes form a tree."""
+
+    __slots__ = ("name", "parent", "id")
+    _ids = itertools.count()
+
+    def __init__(self, name, parent):
+        self.name = name
+        self.parent = parent
+        self.id = next(Scope._ids)
+
+    def path(self):
+        """Scopes from the outermost to this one."""
+        chain = []
+        scope = self
+        while scope is not None:
+            chain.append(scope)
+            scope = scope.parent
+        return chain[::-1]
+
+    def __repr__(self):
+        return f"Scope({'/'.join(s.name for s in self.path())!r})"
+
+
+@contextmanager
+def scope(name):
+    """Label every node recorded inside with a fresh ``Scope(name)``.
+
+    >>> with scope("sigmoid"):
+    ...     y = 1 / (1 + exp(-x))      # the four nodes share one scope
+    """
+    previous = state.scope
+    state.scope = Scope(str(name), previous)
+    try:
+        yield state.scope
+    finally:
+        state.scope = previous
+
+
+class Tape:
+    """Context that records every node run inside it, in execution order.
+
+    ``tape.nodes`` is the forward order; ``reversed(tape.nodes)`` is the order in
+    which ``backward`` visits them. The tape also keeps the nodes' outputs alive, so
+    a drawing of the tape can show every forward value.
+    """
+
+    def __init__(self):
+        self.nodes = []
+        self.outputs = []
+
+    def __enter__(self):
+        state.tapes = state.tapes + (self,)
+        return self
+
+    def __exit__(self, *exc):
+        state.tapes = tuple(t for t in state.tapes if t is not self)
+        return False
+
+    def record(self, node, output):
+        self.nodes.append(node)
+        self.outputs.append(output)
+
+    def __len__(self):
+        return len(self.nodes)
+
+    def __repr__(self):
+        return f"<Tape: {len(self.nodes)} nodes>"

@@ -1,0 +1,142 @@
+"""Saving and loading parameter dictionaries (name -> numpy array).
+
+``.npz`` files are written atomically; ``.pkl``/``.pickle`` files (e.g. the
+"Deep Learning from Scratch" pretrained weights) are read through a restricted
+unpickler that can only rebuild numpy arrays, dtypes and scalars.
+"""
+
+import _compat_pickle
+import codecs
+import importlib
+import os
+import pickle
+import tempfile
+
+import numpy as np
+
+__all__ = ["UnsafePickleError", "save_npz", "load_params"]
+
+_PICKLE_SUFFIXES = (".pkl", ".pickle")
+
+
+class UnsafePickleError(ValueError):
+    """A pickle referenced a global outside the numpy allow-list; nothing was executed."""
+
+
+def _allowed_globals():
+    """Map each ``(module, name)`` that numpy array pickles use to the object to return.
+
+    Both the numpy 1 (``numpy.core``) and numpy 2 (``numpy._core``) spellings resolve to
+    the installed numpy's objects, so no module is imported while unpickling.
+    """
+    core = "numpy._core" if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else "numpy.core"
+    multiarray = importlib.import_module(f"{core}.multiarray")
+    numeric = importlib.import_module(f"{core}.numeric")
+    allowed = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        # Protocol 2 has no bytes opcode: array data is pickled as _codecs.encode(text, "latin1").
+        ("_codecs", "encode"): codecs.encode,
+    }
+    for prefix in ("numpy.core", "numpy._core"):
+        allowed[f"{prefix}.multiarray", "_reconstruct"] = multiarray._reconstruct
+        allowed[f"{prefix}.multiarray", "scalar"] = multiarray.scalar
+        allowed[f"{prefix}.numeric", "_frombuffer"] = numeric._frombuffer
+    return allowed
+
+
+_ALLOWED_GLOBALS = _allowed_globals()
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Unpickler whose only reachable globals are those in ``_ALLOWED_GLOBALS``."""
+
+    def __init__(self, file, path):
+        super().__init__(file)
+        self._path = path
+
+    def find_class(self, module, name):
+        """Return an allow-listed numpy global; refuse anything else.
+
+        Python 2 names (``__builtin__``, ``commands``...) written by protocols 0-2 are
+        first translated to their Python 3 names, as the stock unpickler does.
+        """
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+        try:
+            return _ALLOWED_GLOBALS[module, name]
+        except KeyError:
+            raise UnsafePickleError(f"{self._path}: forbidden global {module}.{name} in pickle "
+                                    f"(only numpy arrays, dtypes and scalars may be loaded)") from None
+
+
+def save_npz(path, params):
+    """Save ``params`` (name -> array) to the ``.npz`` file at exactly ``path``, atomically.
+
+    The archive is written to a temporary file in the same directory, flushed and
+    fsynced, then renamed onto ``path``: on any error the temporary file is removed and
+    an existing ``path`` is left untouched. Object arrays are refused with ``ValueError``
+    since ``load_params`` could not read them back. The file gets ``tempfile``'s
+    owner-only permissions (0600).
+    """
+    path = os.fspath(path)
+    arrays = {name: np.asarray(value) for name, value in params.items()}
+    for name, array in arrays.items():
+        if array.dtype.hasobject:
+            raise ValueError(f"{path}: parameter {name!r} is an object array, which cannot be saved")
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = tempfile.NamedTemporaryFile(delete=False, dir=directory, suffix=".npz")
+    try:
+        with tmp:
+            np.savez(tmp, **arrays)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp.name, path)
+    except BaseException:
+        os.unlink(tmp.name)
+        raise
+
+
+def _as_param_dict(obj, path):
+    """Check that ``obj`` is a dict of numeric arrays (lists and numbers are converted)."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path}: expected a dict of arrays, got {type(obj).__name__}")
+    params = {}
+    for name, value in obj.items():
+        try:
+            array = np.asarray(value)
+        except ValueError:
+            array = None
+        if not isinstance(name, str) or array is None or array.dtype.kind not in "biufc":
+            raise ValueError(f"{path}: entry {name!r} is not a numeric array "
+                             f"(got {type(value).__name__})")
+        params[name] = array
+    return params
+
+
+def load_params(path):
+    """Load a parameter dict (name -> numpy array) from a ``.npz``, ``.pkl`` or ``.pickle`` file.
+
+    Pickles go through a restricted unpickler: a reference to any global other than the
+    numpy ones needed to rebuild arrays raises ``UnsafePickleError`` (a ``ValueError``)
+    naming the file and the global, before anything is executed. An unknown suffix, a
+    corrupt or truncated file, or content that is not a dict of numeric arrays raises
+    ``ValueError`` naming the file; a missing file raises ``FileNotFoundError``.
+    """
+    path = os.fspath(path)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix != ".npz" and suffix not in _PICKLE_SUFFIXES:
+        raise ValueError(f"{path}: unsupported suffix {suffix!r}, expected .npz, .pkl or .pickle")
+    with open(path, "rb") as file:
+        try:
+            if suffix == ".npz":
+                with np.load(file, allow_pickle=False) as npz:
+                    obj = dict(npz)
+            else:
+                obj = _NumpyOnlyUnpickler(file, path).load()
+        except UnsafePickleError:
+            raise
+        except Exception as error:
+            raise ValueError(f"{path}: corrupt or unreadable {suffix} file "
+                             f"({type(error).__name__}: {error})") from error
+    return _as_param_dict(obj, path)

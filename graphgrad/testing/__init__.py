@@ -1,0 +1,82 @@
+"""Helpers for checking gradients, public so users can test their own nodes.
+
+* ``numerical_gradient(f, x)`` — the DLFS central difference over an N-d array;
+* ``gradcheck(fn, inputs)`` — backprop against central differences, or a
+  ``GradcheckError`` naming the input, the element and both values;
+* ``graphgrad.testing.strategies`` — hypothesis strategies for arrays, tensors and
+  random expression graphs.
+"""
+import numpy as np
+
+from ..autograd import grad
+from ..recording import no_grad
+from ..tensor import Tensor, tensor
+
+
+def numerical_gradient(f, x, h=1e-4):
+    """∂f/∂x by central differences: (f(x + h·eᵢ) − f(x − h·eᵢ)) / 2h for each element.
+
+    ``f(x)`` returns a number; ``x`` is a float numpy array perturbed in place and
+    restored afterwards, as in DLFS.
+    """
+    grad_ = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        original = x[idx]
+        try:
+            x[idx] = original + h
+            f_plus = float(f(x))
+            x[idx] = original - h
+            f_minus = float(f(x))
+        finally:
+            x[idx] = original
+        grad_[idx] = (f_plus - f_minus) / (2 * h)
+    return grad_
+
+
+class GradcheckError(AssertionError):
+    """Backprop and central differences disagree."""
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Check backprop of ``fn(*inputs)`` against central differences; return True.
+
+    The output is projected on a fixed random direction ``v`` (so ``fn`` may return
+    any shape, and sums that are constant, like Σ softmax, still test something):
+    backprop computes ∂(v·fn)/∂input, compared element by element with the central
+    difference of v·fn, to ``|a − n| <= atol + rtol·|n|``. Inputs that do not require
+    grad (integer labels, constants) are passed through unchecked. Use float64 inputs.
+    """
+    inputs = [x if isinstance(x, Tensor) else tensor(x) for x in inputs]
+    out = fn(*inputs)
+    v = np.random.default_rng(seed).uniform(0.5, 1.5, np.shape(out.data))
+    v = v.astype(out.dtype) * np.where(np.arange(v.size).reshape(v.shape) % 2, -1, 1)
+    checked = [x for x in inputs if x.requires_grad]
+    analytic = grad(out, checked, grad_outputs=v) if checked else []
+    for i, x in enumerate(inputs):
+        if x.requires_grad:
+            _compare(fn, inputs, x, i, analytic[checked.index(x)].data, v, eps, atol, rtol)
+    return True
+
+
+def _compare(fn, inputs, x, position, analytic, v, eps, atol, rtol):
+    original = x.data
+    base = np.array(original, dtype=np.result_type(original))
+
+    def projected(values):
+        x.data = values.reshape(base.shape) if base.ndim else values[()]
+        with no_grad():
+            return float(np.sum(np.asarray(fn(*inputs).data) * v))
+
+    try:
+        numeric = numerical_gradient(projected, base.copy(), eps)
+    finally:
+        x.data = original
+    analytic = np.broadcast_to(np.asarray(analytic), base.shape)
+    bad = ~(np.abs(analytic - numeric) <= atol + rtol * np.abs(numeric))
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        name = f" {x.name!r}" if x.name is not None else ""
+        raise GradcheckError(
+            f"gradcheck: input {position}{name} (shape {base.shape}) at index {idx}: "
+            f"backprop {analytic[idx]!r} vs numerical {numeric[idx]!r} "
+            f"({int(bad.sum())} of {bad.size} elements differ)")

@@ -1,0 +1,231 @@
+"""The engine itself: recording, the reverse sweep, accumulation, freeing, modes."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import graphgrad as gg
+
+
+def test_tensor_reuse_accumulates():
+    x = gg.tensor(3.0)
+    y = x * x + x
+    y.backward()
+    assert x.grad == pytest.approx(7.0)
+
+
+def test_diamond_accumulates():  # early tinygrad overwrote here
+    a = gg.tensor(2.0)
+    b = a + a
+    c = b + b
+    c.backward()
+    assert a.grad == 4.0
+    assert b.grad == 2.0 and c.grad == 1.0
+
+
+def test_intermediate_tensors_keep_their_gradient():
+    x = gg.tensor(2.0)
+    h = gg.exp(x)
+    y = h * 3
+    y.backward()
+    assert h.grad == 3.0
+    assert x.grad == pytest.approx(3 * np.exp(2.0))
+
+
+def test_backward_accumulates_until_reset():
+    x = gg.tensor([1.0, 2.0])
+    gg.sum(x * x).backward()
+    gg.sum(x * x).backward()
+    np.testing.assert_allclose(x.grad, [4.0, 8.0])
+    x.grad = None
+    gg.sum(x * x).backward()
+    np.testing.assert_allclose(x.grad, [2.0, 4.0])
+
+
+def test_shared_gradient_arrays_are_not_aliased():
+    x, y = gg.tensor([1.0, 2.0]), gg.tensor([3.0, 4.0])
+    (x + y).backward()
+    x.grad *= 5
+    np.testing.assert_array_equal(y.grad, [1.0, 1.0])
+
+
+def test_broadcast_gradients_are_summed_back():
+    x = gg.tensor(np.ones((2, 3)))
+    b = gg.tensor(np.ones(3))
+    s = gg.tensor(2.0)
+    gg.sum((x + b) * s).backward()
+    assert b.grad.shape == (3,) and s.grad.shape == ()
+    np.testing.assert_allclose(b.grad, [4, 4, 4])
+    assert s.grad == pytest.approx(12.0)
+    assert b.grad.flags.writeable
+
+
+def test_numbers_on_either_side():
+    x = gg.tensor(4.0)
+    for y, expected in [(2 + x, 1), (x + 2, 1), (2 - x, -1), (x - 2, 1), (2 * x, 2),
+                        (x * 2, 2), (x / 2, 0.5), (8 / x, -0.5), (x ** 2, 8),
+                        (2 ** x, 16 * np.log(2)), (-x, -1)]:
+        x.grad = None
+        y.backward()
+        assert x.grad == pytest.approx(expected)
+
+
+def test_ndarray_on_the_left_defers_to_tensor():
+    x = gg.tensor(np.array([1.0, 2.0]))
+    y = np.array([3.0, 4.0]) * x
+    assert isinstance(y, gg.Tensor)
+    gg.sum(y).backward()
+    np.testing.assert_allclose(x.grad, [3.0, 4.0])
+
+
+def test_float32_stays_float32():
+    x = gg.tensor(np.ones((2, 3), dtype=np.float32))
+    w = gg.tensor(np.ones((3, 2), dtype=np.float32))
+    y = gg.sum(gg.tanh(x @ w * 2.0 + 1) / 3)
+    assert y.dtype == np.float32
+    y.backward()
+    assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
+
+
+def test_tensor_constructor_dtypes():
+    assert gg.tensor(3).dtype == np.float64
+    assert gg.tensor([1, 2]).dtype == np.float64
+    assert gg.tensor(np.zeros(2, np.float32)).dtype == np.float32
+    labels = gg.tensor(np.array([1, 2]))
+    assert labels.dtype.kind == "i" and not labels.requires_grad
+    with pytest.raises(TypeError, match="complex"):
+        gg.tensor(np.array([1j]))
+    with pytest.raises(TypeError, match="not a real"):
+        gg.tensor(["a", "b"])
+
+
+def test_tape_records_forward_order():
+    x = gg.tensor(2.0, name="x")
+    with gg.Tape() as tape:
+        y = gg.exp(x * 3) + x
+    assert [n.op for n in tape.nodes] == ["×", "exp", "+"]
+    assert tape.nodes[0].inputs[0] is x
+    assert tape.nodes[-1].outputs == (y,)
+    assert y.creator is tape.nodes[-1]
+    # the graph can be walked from the result alone
+    assert y.creator.inputs[0].creator.inputs[0].creator is tape.nodes[0]
+
+
+def test_no_grad_records_nothing():
+    x = gg.tensor(2.0)
+    with gg.no_grad():
+        y = x * 3
+    assert y.creator is None and not y.requires_grad
+    assert gg.is_grad_enabled()
+
+
+def test_scope_labels_nodes():
+    x = gg.tensor(1.0)
+    with gg.scope("outer") as outer:
+        with gg.scope("inner"):
+            y = gg.exp(x)
+        z = y + 1
+    assert y.creator.scope.name == "inner" and y.creator.scope.parent is outer
+    assert z.creator.scope is outer
+    assert (x * 2).creator.scope is None
+
+
+def test_second_backward_without_retain_graph_raises():
+    x = gg.tensor(2.0)
+    y = gg.exp(x) * x
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward():
+    x = gg.tensor(2.0)
+    y = gg.exp(x) * x
+    y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad == pytest.approx(2 * 3 * np.exp(2.0))
+
+
+def test_saved_values_are_freed_after_backward():
+    x = gg.tensor(np.ones(3))
+    y = gg.exp(x)
+    node = y.creator
+    gg.sum(y).backward()
+    assert node.freed and not hasattr(node, "out")
+
+
+def test_graph_freed_when_output_dropped():
+    x = gg.tensor(np.ones(3))
+    y = gg.sum(gg.exp(x * 2) + x)
+    probe = weakref.ref(y.creator.inputs[0].creator)
+    gc.disable()
+    try:
+        del y
+        assert probe() is None  # reference counting alone frees the graph
+    finally:
+        gc.enable()
+
+
+def test_backward_on_constant_raises():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (gg.tensor(1.0, requires_grad=False) * 2).backward()
+
+
+def test_backward_seed_shape_checked():
+    y = gg.tensor(np.ones(3)) * 2
+    with pytest.raises(ValueError, match=r"\(2,\)"):
+        y.backward(np.ones(2))
+
+
+def test_shape_mismatch_names_op_and_shapes():
+    a = gg.tensor(np.ones((2, 3)), name="a")
+    b = gg.tensor(np.ones((4, 5)), name="b")
+    with pytest.raises(ValueError, match=r"MatMul \(@\).*'a'.*\(2, 3\).*'b'.*\(4, 5\)"):
+        a @ b
+    with pytest.raises(ValueError, match=r"Add \(\+\).*\(2, 3\).*\(4, 5\)"):
+        a + b
+    with pytest.raises(ValueError, match=r"Dot \(dot\).*\(2, 3\).*\(4, 5\)"):
+        gg.dot(a, b)
+
+
+def test_higher_order_cube():
+    x = gg.tensor(2.0)
+    (g,) = gg.grad(x ** 3, x, create_graph=True)
+    (g2,) = gg.grad(g, x, create_graph=True)
+    (g3,) = gg.grad(g2, x)
+    assert (g.item(), g2.item(), g3.item()) == pytest.approx((12, 12, 6))
+
+
+def test_higher_order_tanh_closed_form():
+    values = np.linspace(-2, 2, 7)
+    x = gg.tensor(values)
+    (g,) = gg.grad(gg.sum(gg.tanh(x)), x, create_graph=True)
+    (g2,) = gg.grad(gg.sum(g), x)
+    t = np.tanh(values)
+    np.testing.assert_allclose(g.data, 1 - t ** 2)
+    np.testing.assert_allclose(g2.data, -2 * t * (1 - t ** 2))
+
+
+def test_grad_leaves_dot_grad_untouched_and_handles_intermediates():
+    x = gg.tensor(3.0)
+    h = x * x
+    y = h * 2
+    gx, gh = gg.grad(y, [x, h])
+    assert (gx.item(), gh.item()) == (12.0, 2.0)
+    assert x.grad is None
+
+
+def test_grad_of_unused_input_is_zero():
+    x, z = gg.tensor(1.0), gg.tensor(5.0)
+    (gz,) = gg.grad(x * 2, [z])
+    assert gz.item() == 0.0
+
+
+def test_deep_chain_of_a_million_nodes():
+    x = gg.tensor(1.0)
+    y = x
+    for _ in range(1_000_000):
+        y = y + 1.0
+    y.backward()
+    assert x.grad == 1.0 and y.item() == 1_000_001.0

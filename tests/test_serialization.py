@@ -1,0 +1,181 @@
+import builtins
+import os
+import pickle
+import re
+import subprocess
+import warnings
+
+import numpy as np
+import pytest
+
+from graphgrad.serialization import UnsafePickleError, load_params, save_npz
+
+
+def sample_params():
+    rng = np.random.default_rng(0)
+    return {
+        "W1": rng.normal(size=(4, 3)).astype(np.float32),
+        "b1": np.zeros(3, dtype=np.float64),
+        "steps": np.arange(5, dtype=np.int64),
+    }
+
+
+def assert_params_equal(loaded, expected):
+    assert loaded.keys() == expected.keys()
+    for name, array in expected.items():
+        assert loaded[name].dtype == array.dtype
+        np.testing.assert_array_equal(loaded[name], array)
+
+
+def test_npz_round_trip(tmp_path):
+    path = tmp_path / "params.npz"
+    save_npz(path, sample_params())
+    assert_params_equal(load_params(path), sample_params())
+    assert os.listdir(tmp_path) == ["params.npz"]
+
+
+def test_save_npz_keeps_a_path_without_suffix_exactly(tmp_path):
+    # save_npz writes exactly the given path; load_params picks the format by suffix,
+    # so such a file is only readable with np.load (or after renaming it).
+    path = tmp_path / "weights"
+    save_npz(path, sample_params())
+    assert os.listdir(tmp_path) == ["weights"]
+    with np.load(path) as npz:
+        assert_params_equal(dict(npz), sample_params())
+    with pytest.raises(ValueError, match="weights.*unsupported suffix.*\\.npz, \\.pkl or \\.pickle"):
+        load_params(path)
+
+
+def test_save_npz_replaces_existing_file(tmp_path):
+    path = tmp_path / "params.npz"
+    save_npz(path, {"old": np.ones(2)})
+    save_npz(path, sample_params())
+    assert_params_equal(load_params(path), sample_params())
+
+
+def test_failed_save_leaves_no_file_and_keeps_existing_target(tmp_path, monkeypatch):
+    def half_written_savez(file, **arrays):
+        file.write(b"PK\x03\x04 partial")
+        raise OSError("disk full")
+
+    target = tmp_path / "params.npz"
+    target.write_bytes(b"previous contents")
+    monkeypatch.setattr(np, "savez", half_written_savez)
+    for path in (target, tmp_path / "new.npz"):
+        with pytest.raises(OSError, match="disk full"):
+            save_npz(path, sample_params())
+    assert os.listdir(tmp_path) == ["params.npz"]
+    assert target.read_bytes() == b"previous contents"
+
+
+def test_save_npz_refuses_object_arrays(tmp_path):
+    with pytest.raises(ValueError, match="'bad'.*object array"):
+        save_npz(tmp_path / "p.npz", {"bad": np.array([1, "x"], dtype=object)})
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+@pytest.mark.parametrize("suffix", [".pkl", ".pickle"])
+def test_pickle_of_array_dict_loads(tmp_path, protocol, suffix):
+    path = tmp_path / f"params{suffix}"
+    extra = {"scalar": np.float32(1.5), "number": 3, "layers": [np.ones(2), np.zeros(2)]}
+    path.write_bytes(pickle.dumps({**sample_params(), **extra}, protocol=protocol))
+    loaded = load_params(path)
+    assert_params_equal({k: loaded[k] for k in sample_params()}, sample_params())
+    assert loaded["scalar"].dtype == np.float32 and loaded["scalar"] == 1.5
+    assert loaded["number"] == 3
+    np.testing.assert_array_equal(loaded["layers"], [[1, 1], [0, 0]])
+
+
+def test_numpy1_style_pickle_loads_without_warnings(tmp_path):
+    data = pickle.dumps(sample_params(), protocol=2)
+    data = data.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+    assert b"numpy._core" not in data
+    path = tmp_path / "sample_weight.pkl"
+    path.write_bytes(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_params_equal(load_params(path), sample_params())
+
+
+class Exploit:
+    """Pickles as a call to ``func(*args)``."""
+
+    def __init__(self, func, *args):
+        self.reduce = (func, args)
+
+    def __reduce__(self):
+        return self.reduce
+
+
+def exploits(pwned):
+    return {
+        "os.system": Exploit(os.system, f"touch {pwned}"),
+        "builtins.eval": Exploit(builtins.eval, f"open({str(pwned)!r}, 'w').close()"),
+        "subprocess.Popen": Exploit(subprocess.Popen, ["touch", str(pwned)]),
+        "builtins.exec": Exploit(builtins.exec, f"open({str(pwned)!r}, 'w').close()"),
+    }
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 5])
+@pytest.mark.parametrize("kind", ["os.system", "builtins.eval", "subprocess.Popen", "builtins.exec"])
+def test_malicious_pickle_is_refused_without_running(tmp_path, kind, protocol):
+    pwned = tmp_path / "pwned"
+    payload = exploits(pwned)[kind]
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps({"W1": np.ones(2), "x": payload}, protocol=protocol))
+    func = payload.reduce[0]
+    forbidden = f"{func.__module__}.{func.__qualname__}"  # os.system pickles as posix.system
+    with pytest.raises(UnsafePickleError, match=re.escape(str(path)) + ".*forbidden global "
+                                                + re.escape(forbidden)):
+        load_params(path)
+    assert not pwned.exists()
+
+
+def test_unsafe_pickle_error_is_a_value_error():
+    assert issubclass(UnsafePickleError, ValueError)
+
+
+def test_other_numpy_globals_are_refused(tmp_path):
+    path = tmp_path / "np.pkl"
+    path.write_bytes(b"\x80\x02cnumpy\nload\nq\x00X\x03\x00\x00\x00abcq\x01\x85q\x02Rq\x03.")
+    with pytest.raises(UnsafePickleError, match=r"numpy\.load"):
+        load_params(path)
+
+
+@pytest.mark.parametrize("content, words", [
+    ([np.ones(2)], "expected a dict of arrays, got list"),
+    ({"W1": np.ones(2), "name": "conv"}, "entry 'name' is not a numeric array"),
+    ({"W1": [np.ones(2), np.ones(3)]}, "entry 'W1' is not a numeric array"),
+    ({1: np.ones(2)}, "entry 1 is not a numeric array"),
+])
+def test_pickle_content_must_be_dict_of_numeric_arrays(tmp_path, content, words):
+    path = tmp_path / "content.pkl"
+    path.write_bytes(pickle.dumps(content))
+    with pytest.raises(ValueError, match=r"content\.pkl.*" + re.escape(words)):
+        load_params(path)
+
+
+@pytest.mark.parametrize("name", ["params.pkl", "params.npz"])
+def test_truncated_file_raises_value_error(tmp_path, name):
+    full = tmp_path / f"full-{name}"
+    if name.endswith(".npz"):
+        save_npz(full, sample_params())
+    else:
+        full.write_bytes(pickle.dumps(sample_params()))
+    path = tmp_path / name
+    path.write_bytes(full.read_bytes()[:-40])
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*corrupt"):
+        load_params(path)
+
+
+def test_garbage_npz_raises_value_error(tmp_path):
+    path = tmp_path / "garbage.npz"
+    path.write_bytes(b"not a zip archive at all")
+    with pytest.raises(ValueError, match=r"garbage\.npz.*corrupt"):
+        load_params(path)
+
+
+def test_missing_file_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="absent.npz"):
+        load_params(tmp_path / "absent.npz")
