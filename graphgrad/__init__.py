@@ -6,6 +6,7 @@
     price.backward()          # apple.grad == 2.2
 """
 from . import nodes
+from .activations import cross_entropy_error, sigmoid, softmax, softmax_with_loss
 from .autograd import grad
 from .functions import (
     add, broadcast_to, div, dot, exp, getitem, log, matmul, max, maximum, mean, mul,

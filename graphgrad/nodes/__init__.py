@@ -5,6 +5,7 @@ and, called on tensors, records itself in the graph.
 """
 from .arithmetic import Add, Div, Mul, Neg, Pow, Sub
 from .elementwise import Exp, Log, Maximum, Relu, Tanh
+from .fused import Sigmoid, SoftmaxWithLoss
 from .linalg import Dot, MatMul
 from .reduction import BroadcastTo, Max, Mean, Sum, SumTo
 from .shape import GetItem, GetItemGrad, Reshape, Transpose
@@ -12,5 +13,5 @@ from .shape import GetItem, GetItemGrad, Reshape, Transpose
 __all__ = [
     "Add", "BroadcastTo", "Div", "Dot", "Exp", "GetItem", "GetItemGrad", "Log",
     "MatMul", "Max", "Maximum", "Mean", "Mul", "Neg", "Pow", "Relu", "Reshape", "Sub",
-    "Sum", "SumTo", "Tanh", "Transpose",
+    "Sigmoid", "SoftmaxWithLoss", "Sum", "SumTo", "Tanh", "Transpose",
 ]
