@@ -1,95 +1,115 @@
-"""The reverse sweep: walk the recorded nodes backwards, accumulating gradients.
+"""The reverse sweep: walk the tape backwards, accumulating gradients.
 
-Nodes get increasing positions as the forward pass records them, so every node comes
-after the nodes that made its inputs. The sweep visits the nodes that lead to the
-outputs in the reverse of that order, with an explicit stack (no recursion, any
-depth) in time linear in the number of nodes and edges:
+Each node gets an increasing ``id`` as the forward pass records it, so the tape's
+order puts every node after the nodes that made its inputs. The sweep takes the
+nodes that lead to the outputs (found with an explicit stack: no recursion, any
+depth) and visits them in reverse tape order:
 
     for node in reversed(tape):               # consumers before producers
         dout = pending.pop(node output)       # complete: all consumers are done
         for x, dx in zip(node.inputs, node.backward(dout)):
             pending[x] += dx                  # a tensor used twice gets both terms
+
+Finding the nodes is linear in nodes and edges; ordering them is one sort by id,
+which runs in linear time here because a depth-first walk from the output meets
+the nodes almost in reverse tape order already (a chain: exactly).
 """
+import operator
+
 import numpy as np
 
 from .tensor import Tensor
 
+_by_id = operator.attrgetter("id")
+
 
 def reverse_order(roots):
-    """The nodes that lead to ``roots``, each before the nodes that made its inputs.
+    """The nodes that lead to ``roots``, in reverse tape order (consumers first).
 
-    An iterative depth-first search: a node is emitted once all nodes it depends on
-    have been, which is the forward (recording) order of this subgraph; reversed, it
-    is the order of the sweep.
+    Raises RuntimeError if one of them was freed by an earlier backward.
     """
-    forward, opened, done = [], set(), set()
-    stack = [t.creator for t in roots if t.creator is not None]
+    nodes = {t.creator for t in roots if t.creator is not None}
+    stack = list(nodes)
     while stack:
-        node = stack[-1]
-        if node in opened:
-            stack.pop()
-            if node not in done:
-                done.add(node)
-                forward.append(node)
-            continue
-        opened.add(node)
+        node = stack.pop()
+        if node.freed:
+            _raise_freed(node)
         for x in node.inputs:
-            if x.creator is not None and x.creator not in opened:
-                stack.append(x.creator)
-    forward.reverse()
-    return forward
+            creator = x.creator
+            if creator is not None and creator not in nodes:
+                nodes.add(creator)
+                stack.append(creator)
+    return sorted(nodes, key=_by_id, reverse=True)
 
 
-def sweep(roots, seeds, retain_graph=False, create_graph=False):
-    """Yield ``(tensor, gradient)`` for every tensor of the graph of ``roots``.
+def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None):
+    """Backpropagate ``seeds`` from ``roots`` through their graph.
 
-    Each tensor is yielded once, when its gradient is complete: a node's output just
-    before the node's ``backward`` runs, the leaves at the end. With ``create_graph``
-    the gradients are tensors and the sweep records the graph of its own computation.
+    Each tensor's gradient is complete when its creator's turn comes (the leaves':
+    at the end). With ``wanted`` (a dict keyed by tensors) the gradients of those
+    tensors are put there; without, every tensor of the graph accumulates its
+    gradient into ``.grad``. With ``create_graph`` the gradients are tensors and the
+    sweep records the graph of its own computation.
     """
     order = reverse_order(roots)
-    _check_not_freed(order)
     pending = {}
     for root, seed in zip(roots, seeds):
-        _accumulate(pending, root, seed)
+        pending[root] = seed if root not in pending else pending[root] + seed
+    keep = _GradStore() if wanted is None else wanted.__setitem__
     for node in order:
         out = node._output()
         dout = pending.pop(out)
-        yield out, dout
-        grads = _backward(node, dout, create_graph)
+        if wanted is None or out in wanted:
+            keep(out, dout)
+        if create_graph:
+            grads = _backward_recorded(node, dout)
+        else:
+            grads = node.backward(dout)
+        if len(node.inputs) == 1:
+            grads = (grads,)
         for x, dx in zip(node.inputs, grads):
             if x.requires_grad:
-                _accumulate(pending, x, dx)
+                pending[x] = dx if x not in pending else pending[x] + dx
         if not retain_graph:
             node.free()
-    yield from pending.items()
+    for x, dx in pending.items():
+        if wanted is None or x in wanted:
+            keep(x, dx)
 
 
-def _backward(node, dout, create_graph):
-    """The node's input gradients as a tuple."""
-    if create_graph:
-        old = node.swap_saved(node.tensor_saved())
-        try:
-            grads = node.backward(dout)
-        finally:
-            node.swap_saved(old)
-    else:
-        grads = node.backward(dout)
-    return (grads,) if len(node.inputs) == 1 else grads
+def _backward_recorded(node, dout):
+    """``node.backward`` on tensors: saved values swapped for the tensors they came
+    from, so the backward computation is itself recorded and differentiable."""
+    old = node.swap_saved(node.tensor_saved())
+    try:
+        return node.backward(dout)
+    finally:
+        node.swap_saved(old)
 
 
-def _accumulate(pending, x, dx):
-    previous = pending.get(x)
-    pending[x] = dx if previous is None else previous + dx
+class _GradStore:
+    """Accumulates gradients into ``.grad``: each stored array is writable and not
+    shared with another tensor of the sweep (one passed on unchanged, as ``+``
+    does, is copied), so updating a ``.grad`` in place is safe."""
+
+    def __init__(self):
+        self.stored = set()
+
+    def __call__(self, t, g):
+        if type(g) is np.ndarray and (id(g) in self.stored or not g.flags.writeable):
+            g = g.copy()
+        if t.grad is None:
+            t.grad = g
+            self.stored.add(id(g))
+        else:
+            t.grad = t.grad + g
 
 
-def _check_not_freed(order):
-    for node in order:
-        if node.freed:
-            raise RuntimeError(
-                f"backward through {node.name} ({node.op}) a second time: its saved "
-                f"values were freed by the first backward; call the first "
-                f"backward(retain_graph=True) to backpropagate twice")
+def _raise_freed(node):
+    raise RuntimeError(
+        f"backward through {node.name} ({node.op}) a second time: its saved "
+        f"values were freed by the first backward; call the first "
+        f"backward(retain_graph=True) to backpropagate twice")
 
 
 def seed_for(root, grad):
@@ -104,7 +124,8 @@ def seed_for(root, grad):
             f"backward{_label(root)}: this tensor does not require grad (it was made "
             f"from constants, or under no_grad())")
     if grad is None:
-        return np.ones_like(root.data)
+        ones = np.ones_like(root.data)
+        return ones[()] if ones.ndim == 0 else ones  # a scalar stays a numpy scalar
     grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=root.dtype)
     if np.shape(grad) != root.shape:
         raise ValueError(
@@ -118,20 +139,8 @@ def _label(t):
 
 
 def backward(root, grad=None, retain_graph=False):
-    """Backpropagate from ``root``: every tensor of its graph accumulates ``.grad``.
-
-    Gradients stored in ``.grad`` are writable arrays never shared between two
-    tensors of one sweep (a gradient passed on unchanged, as ``+`` does, is copied).
-    """
-    stored = set()
-    for t, g in sweep([root], [seed_for(root, grad)], retain_graph):
-        if isinstance(g, np.ndarray) and (not g.flags.writeable or id(g) in stored):
-            g = g.copy()
-        if t.grad is None:
-            t.grad = g
-            stored.add(id(g))
-        else:
-            t.grad = t.grad + g
+    """Backpropagate from ``root``: every tensor of its graph accumulates ``.grad``."""
+    sweep([root], [seed_for(root, grad)], retain_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None):
@@ -150,9 +159,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
         seeds = [Tensor(s) for s in seeds]
     wanted = {x: None for x in inputs}
     retain = create_graph if retain_graph is None else retain_graph
-    for t, g in sweep(outputs, seeds, retain, create_graph):
-        if t in wanted:
-            wanted[t] = g
+    sweep(outputs, seeds, retain, create_graph, wanted)
     return [_as_tensor(wanted[x], x) for x in inputs]
 
 

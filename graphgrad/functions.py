@@ -112,14 +112,14 @@ def swapaxes(x, axis1, axis2):
 
 def broadcast_to(x, shape):
     """x broadcast to ``shape``"""
-    if np.shape(x) == tuple(shape) and isinstance(x, Tensor):
+    if isinstance(x, Tensor) and x.shape == tuple(shape):
         return x
     return nodes.BroadcastTo(shape)(x)
 
 
 def sum_to(x, shape):
     """x summed down to ``shape`` (the adjoint of broadcast_to)"""
-    if np.shape(x) == tuple(shape) and isinstance(x, Tensor):
+    if isinstance(x, Tensor) and x.shape == tuple(shape):
         return x
     return nodes.SumTo(shape)(x)
 

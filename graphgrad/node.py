@@ -39,23 +39,29 @@ class Node:
     saved_output = None
 
     def __call__(self, *args):
-        inputs = tuple(a if isinstance(a, Tensor) else Tensor(_constant(a)) for a in args)
+        inputs = tuple([a if isinstance(a, Tensor) else _constant(a) for a in args])
         try:
             y = self.forward(*[t.data for t in inputs])
         except (ValueError, TypeError, IndexError) as error:
             kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(error, k))
             raise kind(f"{self.describe(inputs)}: {error}") from error
-        requires_grad = state.enabled and any(t.requires_grad for t in inputs)
-        out = Tensor(y, requires_grad)
-        if requires_grad:
-            self.inputs = inputs
-            self._output = weakref.ref(out)
-            self.scope = state.scope
-            self.id = next(_ids)
-            self.freed = False
-            out.creator = self
-            for tape in state.tapes:
-                tape.record(self, out)
+        if state.enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    return self._record(inputs, y)
+        return Tensor(y)
+
+    def _record(self, inputs, y):
+        """Link the node into the graph: inputs kept, output weakly, tapes told."""
+        out = Tensor(y, True)
+        out.creator = self
+        self.inputs = inputs
+        self._output = weakref.ref(out)
+        self.scope = state.scope
+        self.id = next(_ids)
+        self.freed = False
+        for tape in state.tapes:
+            tape.record(self, out)
         return out
 
     @property
@@ -103,9 +109,9 @@ class Node:
 def _constant(value):
     """Wrap a non-tensor operand: numbers stay Python scalars (they take the other
     operand's dtype, numpy's rule), lists become float64 arrays."""
-    if isinstance(value, (np.ndarray, np.generic, float, int, bool)):
-        return value
-    return np.asarray(value, dtype=np.float64)
+    if not isinstance(value, (np.ndarray, np.generic, float, int, bool)):
+        value = np.asarray(value, dtype=np.float64)
+    return Tensor(value)
 
 
 def needs_grad(node, i):

@@ -26,11 +26,11 @@ class Tensor:
     # -- numpy-like properties -------------------------------------------------
     @property
     def shape(self):
-        return np.shape(self.data)
+        return getattr(self.data, "shape", ())
 
     @property
     def ndim(self):
-        return np.ndim(self.data)
+        return len(self.shape)
 
     @property
     def size(self):
@@ -38,7 +38,7 @@ class Tensor:
 
     @property
     def dtype(self):
-        return np.result_type(self.data)
+        return getattr(self.data, "dtype", None) or np.result_type(self.data)
 
     @property
     def T(self):
@@ -138,15 +138,18 @@ def tensor(data, name=None, requires_grad=True, device=None):
     """Make a leaf tensor.
 
     Python numbers and lists become float64; numpy arrays keep their dtype (float32
-    stays float32). Integer and boolean arrays are allowed as constant inputs (labels)
+    stays float32). A 0-d value is held as a numpy scalar (``np.float64``): it follows
+    numpy's rules (1/0 is inf, with a warning) at a tenth of a 0-d array's cost. Integer and boolean arrays are allowed as constant inputs (labels)
     and never require grad. Complex, string and object data are rejected.
     """
+    if type(data) is float:  # the fast path: scalars are numpy scalars (see below)
+        return Tensor(np.float64(data), requires_grad, name)
     if device not in (None, "cpu"):
         raise ValueError(f"tensor: device {device!r} is not available; only 'cpu' is")
     if isinstance(data, Tensor):
         data = data.data
     elif isinstance(data, numbers.Number) and not isinstance(data, np.generic):
-        data = _python_number(data, name)
+        data = np.float64(_python_number(data, name))
     elif not isinstance(data, (np.ndarray, np.generic)):
         data = np.asarray(data, dtype=np.float64 if _is_real_list(data) else None)
     kind = np.result_type(data).kind

@@ -19,3 +19,8 @@ def get_namespace(*values):
             from .. import functions
             return functions
     return numpy_backend
+
+
+def shape_of(value):
+    """The shape of an array, tensor or scalar (a number has shape ``()``)."""
+    return getattr(value, "shape", ())

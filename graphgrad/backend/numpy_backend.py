@@ -11,10 +11,10 @@ def sum_to(x, shape):
     Leading axes that broadcasting added are summed away; axes where ``shape`` has
     1 and ``x`` does not are summed with ``keepdims``.
     """
-    shape = tuple(shape)
-    xshape = np.shape(x)
+    xshape = getattr(x, "shape", ())
     if xshape == shape:
         return x
+    shape = tuple(shape)
     lead = len(xshape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and xshape[lead + i] != 1)

@@ -5,7 +5,7 @@ shape (``sum_to``), so ``x.grad.shape == x.shape`` always.
 """
 import numpy as np
 
-from ..backend import get_namespace
+from ..backend import get_namespace, shape_of
 from ..node import Node, needs_grad
 
 
@@ -16,7 +16,7 @@ class Add(Node):
     op = "+"
 
     def forward(self, x, y):
-        self.x_shape, self.y_shape = np.shape(x), np.shape(y)
+        self.x_shape, self.y_shape = shape_of(x), shape_of(y)
         return x + y
 
     def backward(self, dout):
@@ -31,7 +31,7 @@ class Sub(Node):
     op = "−"
 
     def forward(self, x, y):
-        self.x_shape, self.y_shape = np.shape(x), np.shape(y)
+        self.x_shape, self.y_shape = shape_of(x), shape_of(y)
         return x - y
 
     def backward(self, dout):
@@ -54,7 +54,7 @@ class Mul(Node):
     def backward(self, dout):
         xp = get_namespace(dout)
         x, y = self.x, self.y
-        return xp.sum_to(dout * y, np.shape(x)), xp.sum_to(dout * x, np.shape(y))
+        return xp.sum_to(dout * y, shape_of(x)), xp.sum_to(dout * x, shape_of(y))
 
 
 class Div(Node):
@@ -73,7 +73,7 @@ class Div(Node):
         xp = get_namespace(dout)
         x, y = self.x, self.y
         gx = dout / y
-        return xp.sum_to(gx, np.shape(x)), xp.sum_to(-gx * x / y, np.shape(y))
+        return xp.sum_to(gx, shape_of(x)), xp.sum_to(-gx * x / y, shape_of(y))
 
 
 class Neg(Node):
@@ -110,9 +110,9 @@ class Pow(Node):
     def backward(self, dout):
         xp = get_namespace(dout)
         x, y = self.x, self.y
-        gx = xp.sum_to(dout * y * x ** (y - 1), np.shape(x))
+        gx = xp.sum_to(dout * y * x ** (y - 1), shape_of(x))
         if not needs_grad(self, 1):
             return gx, None
         with np.errstate(divide="ignore", invalid="ignore"):
             gy = dout * self.out * xp.log(x)
-        return gx, xp.sum_to(gy, np.shape(y))
+        return gx, xp.sum_to(gy, shape_of(y))

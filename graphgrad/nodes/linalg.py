@@ -1,7 +1,7 @@
 """Matrix products: ``matmul`` (the ``@`` operator) and ``dot`` (np.dot)."""
 import numpy as np
 
-from ..backend import get_namespace
+from ..backend import get_namespace, shape_of
 from ..node import Node, needs_grad
 
 
@@ -25,13 +25,13 @@ class MatMul(Node):
     def backward(self, dout):
         xp = get_namespace(dout)
         x, y = self.x, self.y
-        x_shape, y_shape = np.shape(x), np.shape(y)
+        x_shape, y_shape = shape_of(x), shape_of(y)
         if len(x_shape) == 1 and len(y_shape) == 1:  # inner product
             return dout * y, dout * x
         # promote 1-D operands to matrices, as matmul does, and dout to match
         x2 = x if len(x_shape) > 1 else xp.reshape(x, (1,) + x_shape)
         y2 = y if len(y_shape) > 1 else xp.reshape(y, y_shape + (1,))
-        d_shape = np.shape(dout)
+        d_shape = shape_of(dout)
         if len(x_shape) == 1:
             d_shape = d_shape[:-1] + (1,) + d_shape[-1:]
         if len(y_shape) == 1:
@@ -39,9 +39,9 @@ class MatMul(Node):
         d2 = xp.reshape(dout, d_shape)
         gx = gy = None
         if needs_grad(self, 0):
-            gx = xp.reshape(xp.sum_to(d2 @ xp.swapaxes(y2, -1, -2), np.shape(x2)), x_shape)
+            gx = xp.reshape(xp.sum_to(d2 @ xp.swapaxes(y2, -1, -2), shape_of(x2)), x_shape)
         if needs_grad(self, 1):
-            gy = xp.reshape(xp.sum_to(xp.swapaxes(x2, -1, -2) @ d2, np.shape(y2)), y_shape)
+            gy = xp.reshape(xp.sum_to(xp.swapaxes(x2, -1, -2) @ d2, shape_of(y2)), y_shape)
         return gx, gy
 
 

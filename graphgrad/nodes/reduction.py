@@ -5,7 +5,7 @@ sum is the output gradient broadcast back to the input's shape, and vice versa.
 """
 import numpy as np
 
-from ..backend import get_namespace
+from ..backend import get_namespace, shape_of
 from ..node import Node
 
 
@@ -30,7 +30,7 @@ class Sum(Node):
 
     def forward(self, x):
         out = np.sum(x, axis=self.axis, keepdims=self.keepdims)
-        self.x_shape = np.shape(x)
+        self.x_shape = shape_of(x)
         self.kept = kept_shape(self.x_shape, self.axis)
         return out
 
@@ -46,7 +46,7 @@ class Mean(Sum):
     op = "mean"
 
     def forward(self, x):
-        self.x_shape = np.shape(x)
+        self.x_shape = shape_of(x)
         self.kept = kept_shape(self.x_shape, self.axis)
         return np.mean(x, axis=self.axis, keepdims=self.keepdims)
 
@@ -87,7 +87,7 @@ class SumTo(Node):
         self.shape = tuple(shape)
 
     def forward(self, x):
-        self.x_shape = np.shape(x)
+        self.x_shape = shape_of(x)
         return get_namespace(x).sum_to(x, self.shape)
 
     def backward(self, dout):
@@ -104,7 +104,7 @@ class BroadcastTo(Node):
         self.shape = tuple(shape)
 
     def forward(self, x):
-        self.x_shape = np.shape(x)
+        self.x_shape = shape_of(x)
         return np.broadcast_to(x, self.shape)
 
     def backward(self, dout):

@@ -1,7 +1,7 @@
 """Nodes that move values without changing them: reshape, transpose, indexing."""
 import numpy as np
 
-from ..backend import get_namespace
+from ..backend import get_namespace, shape_of
 from ..node import Node
 
 
@@ -15,7 +15,7 @@ class Reshape(Node):
         self.shape = shape
 
     def forward(self, x):
-        self.x_shape = np.shape(x)
+        self.x_shape = shape_of(x)
         return np.reshape(x, self.shape)
 
     def backward(self, dout):
@@ -51,7 +51,7 @@ class GetItem(Node):
         self.index = index
 
     def forward(self, x):
-        self.x_shape = np.shape(x)
+        self.x_shape = shape_of(x)
         return np.asarray(x)[self.index]
 
     def backward(self, dout):

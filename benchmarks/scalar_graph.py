@@ -1,0 +1,70 @@
+"""A graph of scalars: s = Σ relu(aᵢ·bᵢ + cᵢ), 2,000 terms (~8,000 nodes).
+
+Pure engine overhead: every node is a tiny scalar operation. Compared with
+micrograd (the reference for a minimal scalar engine) and other engines installed.
+"""
+import random
+import sys
+
+import numpy as np
+
+import graphgrad as gg
+
+from .timing import compare, optional, report
+
+TERMS = 2000
+
+
+def _values(seed=0):
+    rng = random.Random(seed)
+    return [[rng.uniform(-1, 1) for _ in range(TERMS)] for _ in range(3)]
+
+
+def graphgrad_step(a, b, c):
+    xs = [gg.tensor(v) for v in a + b + c]
+    s = 0.0
+    for i in range(TERMS):
+        s = s + gg.relu(xs[i] * xs[TERMS + i] + xs[2 * TERMS + i])
+    s.backward()
+    return xs[0].grad
+
+
+def micrograd_step(Value, a, b, c):
+    xs = [Value(v) for v in a + b + c]
+    s = 0.0
+    for i in range(TERMS):
+        s = s + (xs[i] * xs[TERMS + i] + xs[2 * TERMS + i]).relu()
+    s.backward()
+    return xs[0].grad
+
+
+def torch_step(torch, a, b, c):
+    xs = [torch.tensor(v, requires_grad=True, dtype=torch.float64) for v in a + b + c]
+    s = 0.0
+    for i in range(TERMS):
+        s = s + torch.relu(xs[i] * xs[TERMS + i] + xs[2 * TERMS + i])
+    s.backward()
+    return xs[0].grad
+
+
+def run():
+    a, b, c = _values()
+    workloads = {"graphgrad": lambda: graphgrad_step(a, b, c)}
+    micrograd = optional("micrograd.engine")
+    if micrograd is not None:
+        from micrograd.engine import Value
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 10 * TERMS))  # its sort recurses
+        assert np.isclose(micrograd_step(Value, a, b, c), graphgrad_step(a, b, c))
+        workloads["micrograd"] = lambda: micrograd_step(Value, a, b, c)
+    torch = optional("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+        workloads["torch (1 thread)"] = lambda: torch_step(torch, a, b, c)
+    medians = compare(workloads, repeats=15, collect=True)
+    baseline = "micrograd" if "micrograd" in workloads else "graphgrad"
+    return report(f"Scalar graph, {TERMS} terms (~{4 * TERMS} nodes), forward + backward",
+                  medians, baseline, unit=1e-3, unit_name="ms", per=4 * TERMS)
+
+
+if __name__ == "__main__":
+    run()

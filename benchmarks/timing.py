@@ -1,0 +1,59 @@
+"""Interleaved timing: every engine runs call by call in turn, medians compared.
+
+Running engines alternately in one process exposes them to the same machine state
+(frequency, cache, other load), so their ratio is fair even when absolute times
+drift. ``collect=True`` runs ``gc.collect()`` inside each timed call and subtracts
+the cost of an empty collection, so an engine whose graphs are reference cycles
+pays for its own garbage instead of leaving it to whoever runs next.
+"""
+import gc
+import statistics
+import time
+
+
+def _empty_collection_cost(samples=50):
+    gc.collect()
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        gc.collect()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def compare(workloads, repeats=30, number=1, collect=False, warmup=2):
+    """Median seconds per call of each workload (a name -> zero-argument callable)."""
+    for fn in workloads.values():
+        for _ in range(warmup):
+            fn()
+    gc_cost = _empty_collection_cost() if collect else 0.0
+    times = {name: [] for name in workloads}
+    for _ in range(repeats):
+        for name, fn in workloads.items():
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+                if collect:
+                    gc.collect()
+            times[name].append((time.perf_counter() - start) / number - gc_cost)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def report(title, medians, baseline, unit=1e-6, unit_name="µs", per=None):
+    """Print one table: engine, median, and ratio to ``baseline``; return the rows."""
+    rows = []
+    print(f"\n## {title}")
+    for name, seconds in medians.items():
+        ratio = seconds / medians[baseline]
+        extra = f"  ({seconds / per * 1e6:.2f} µs per node)" if per else ""
+        print(f"  {name:<38} {seconds / unit:10.1f} {unit_name}  {ratio:6.2f}×{extra}")
+        rows.append((title, name, seconds / unit, unit_name, ratio))
+    return rows
+
+
+def optional(module_name):
+    """Import a peer engine if it is installed, else None."""
+    try:
+        return __import__(module_name)
+    except ImportError:
+        return None
