@@ -1,8 +1,22 @@
 """numpy as a graphgrad array namespace: numpy's own functions plus two adjoints."""
 import numpy as np
 from numpy import (  # noqa: F401  (the namespace's public functions)
-    broadcast_to, exp, log, matmul, reshape, swapaxes, tanh, transpose,
+    broadcast_to, matmul, reshape, swapaxes, transpose,
 )
+
+
+def _keep_numbers_weak(ufunc):
+    """``ufunc``, except that a Python number gives a Python float, not np.float64:
+    a number operand takes the other operand's dtype, so ``2 ** x`` with float32
+    ``x`` keeps float32 gradients (∂/∂x involves log 2)."""
+    def apply(x):
+        y = ufunc(x)
+        return float(y) if isinstance(x, (int, float)) else y
+    apply.__name__ = apply.__qualname__ = ufunc.__name__
+    return apply
+
+
+exp, log, tanh = (_keep_numbers_weak(f) for f in (np.exp, np.log, np.tanh))
 
 
 def sum_to(x, shape):

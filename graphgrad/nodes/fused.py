@@ -13,8 +13,8 @@ from ..tensor import Tensor
 class Sigmoid(Node):
     """y = 1 / (1 + e^−x);   ∂L/∂x = ∂L/∂y · y (1 − y)   (the DLFS Sigmoid layer).
 
-    Computed from e^−|x| ≤ 1, so no input overflows; 1 − y is kept from the same
-    terms rather than subtracted, so y (1 − y) stays accurate where y ≈ 1.
+    1 − y is computed as σ(−x) rather than subtracted, so y (1 − y) stays accurate
+    where y ≈ 1. Where e^±x overflows to inf, 1 / (1 + inf) = 0 is the right value.
     """
 
     __slots__ = ("out", "complement")
@@ -23,10 +23,9 @@ class Sigmoid(Node):
     saved_output = "out"
 
     def forward(self, x):
-        e = np.exp(-np.abs(x))
-        positive = np.asarray(x) >= 0
-        self.out = np.where(positive, 1 / (1 + e), e / (1 + e))
-        self.complement = np.where(positive, e / (1 + e), 1 / (1 + e))
+        with np.errstate(over="ignore"):  # e^±x = inf gives the right limit 0
+            self.out = 1 / (1 + np.exp(-x))
+            self.complement = 1 / (1 + np.exp(x))
         return self.out
 
     def backward(self, dout):

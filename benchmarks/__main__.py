@@ -1,0 +1,47 @@
+"""Run every benchmark and write the results to docs/benchmarks.md.
+
+    python -m benchmarks            # all
+    python -m benchmarks mlp_step   # one
+"""
+import importlib
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+SUITES = ["scalar_graph", "mlp_step", "fused_vs_composite", "deep_chain"]
+
+
+def machine():
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, numpy {np.__version__}")
+
+
+def write_markdown(rows, path="docs/benchmarks.md"):
+    lines = [
+        "# Benchmarks", "",
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()} by `python -m benchmarks`.",
+        "Each ratio is against the first row of its workload, run interleaved in the "
+        "same process (medians).", "",
+        "| workload | engine | median | ratio |", "| --- | --- | ---: | ---: |",
+    ]
+    for workload, engine, value, unit, ratio in rows:
+        lines.append(f"| {workload} | {engine} | {value:.1f} {unit} | {ratio:.2f}× |")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(path + ".tmp", path)
+
+
+def main(names):
+    rows = []
+    for name in names or SUITES:
+        rows += importlib.import_module(f"benchmarks.{name}").run()
+    if not names:
+        write_markdown(rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

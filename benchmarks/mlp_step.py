@@ -1,0 +1,100 @@
+"""One TwoLayerNet training step (forward + backward + SGD) against hand-written numpy.
+
+The baseline is the DLFS step written tight, in place where numpy allows; the
+engine runs ``softmax_with_loss(relu(X @ W1 + b1) @ W2 + b2, t)``, ``backward()``
+and an in-place SGD update on ``.data``.
+"""
+import numpy as np
+
+import graphgrad as gg
+
+from .timing import compare, optional, report
+
+LR = 0.1
+
+
+def make_problem(sizes, batch, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    n_in, n_hidden, n_out = sizes
+    params = {
+        "W1": (0.01 * rng.standard_normal((n_in, n_hidden))).astype(dtype),
+        "b1": np.zeros(n_hidden, dtype),
+        "W2": (0.01 * rng.standard_normal((n_hidden, n_out))).astype(dtype),
+        "b2": np.zeros(n_out, dtype),
+    }
+    x = rng.random((batch, n_in), dtype=np.float32).astype(dtype)
+    t = rng.integers(0, n_out, batch)
+    return params, x, t
+
+
+def numpy_step(p, x, t):
+    """The hand-written baseline (issue 7's exact formulation)."""
+    W1, b1, W2, b2 = p["W1"], p["b1"], p["W2"], p["b2"]
+    n = x.shape[0]
+    rows = np.arange(n)
+    a1 = x @ W1 + b1
+    z1 = np.maximum(a1, 0)
+    a2 = z1 @ W2 + b2
+    a2 -= a2.max(1, keepdims=True)
+    y = np.exp(a2)
+    y /= y.sum(1, keepdims=True)
+    y[rows, t] -= 1
+    y /= n
+    dW2 = z1.T @ y
+    db2 = y.sum(0)
+    dz = y @ W2.T
+    dz *= a1 > 0
+    dW1 = x.T @ dz
+    db1 = dz.sum(0)
+    W1 -= LR * dW1
+    b1 -= LR * db1
+    W2 -= LR * dW2
+    b2 -= LR * db2
+
+
+def graphgrad_step(params, x, t):
+    W1, b1, W2, b2 = params
+    loss = gg.softmax_with_loss(gg.relu(x @ W1 + b1) @ W2 + b2, t)
+    loss.backward()
+    for p in params:
+        p.data -= LR * p.grad
+        p.grad = None
+
+
+def torch_step(torch, params, x, t):
+    W1, b1, W2, b2 = params
+    loss = torch.nn.functional.cross_entropy(torch.relu(x @ W1 + b1) @ W2 + b2, t)
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= LR * p.grad
+            p.grad = None
+
+
+def run_case(sizes, batch, dtype=np.float32, repeats=200):
+    p_np, x, t = make_problem(sizes, batch, dtype)
+    p_gg = [gg.tensor(v.copy()) for v in p_np.values()]
+    workloads = {
+        "numpy (hand-written)": lambda: numpy_step(p_np, x, t),
+        "graphgrad ops": lambda: graphgrad_step(p_gg, x, t),
+    }
+    torch = optional("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+        p_t = [torch.tensor(v.copy(), requires_grad=True) for v in p_np.values()]
+        xt, tt = torch.from_numpy(x), torch.from_numpy(t)
+        workloads["torch (1 thread)"] = lambda: torch_step(torch, p_t, xt, tt)
+    medians = compare(workloads, repeats=repeats)
+    name = "-".join(map(str, sizes))
+    return report(f"TwoLayerNet step {name}, batch {batch}, {np.dtype(dtype).name}",
+                  medians, "numpy (hand-written)")
+
+
+def run():
+    rows = run_case((784, 50, 10), 100)
+    rows += run_case((784, 512, 10), 256, repeats=60)
+    return rows
+
+
+if __name__ == "__main__":
+    run()
