@@ -4,7 +4,7 @@ them into one layer, as a fused node with the closed-form backward."""
 import numpy as np
 
 from . import functions as F
-from .nodes.fused import Sigmoid, SoftmaxWithLoss, check_targets
+from .nodes.fused import Sigmoid, SoftmaxWithLoss, one_hot
 from .recording import scope
 from .tensor import Tensor
 
@@ -59,9 +59,8 @@ def softmax_with_loss(x, t, fused=True):
     with scope("softmax_with_loss"):
         z = x - F.max(x, axis=-1, keepdims=True)
         log_p = z - F.log(F.sum(F.exp(z), axis=-1, keepdims=True))
-        one_hot = check_targets(np.asarray(_data(x)), np.asarray(_data(t)))
         n = log_p.shape[0] if log_p.ndim > 1 else 1
-        return F.sum(log_p * one_hot) * (-1 / n)
+        return F.sum(log_p * one_hot(x, _data(t))) * (-1 / n)
 
 
 def _labels(y, t):

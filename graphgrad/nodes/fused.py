@@ -43,39 +43,61 @@ class SoftmaxWithLoss(Node):
     inside the log; that changes the loss by less than 1e-6 relative.)
     """
 
-    __slots__ = ("x", "y", "t", "n")
+    __slots__ = ("x", "y", "t", "labels", "n")
     op = "softmax_with_loss"
     saved = ("x", "y", "t")
     saved_inputs = {"x": 0}
 
     def forward(self, x, t):
         x, t = np.asarray(x), np.asarray(t)
+        self.labels = are_labels(x, t)
         self.n = x.shape[0] if x.ndim > 1 else 1
-        self.x, self.t = x, check_targets(x, t)
         z = x - x.max(axis=-1, keepdims=True)
-        log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-        self.y = np.exp(log_p)
-        return -(self.t * log_p).sum() / self.n
+        e = np.exp(z)
+        s = e.sum(axis=-1, keepdims=True)
+        self.x, self.t, self.y = x, t, e / s
+        log_s = np.log(s)  # −log softmax(x) = log s − z
+        if self.labels:
+            return (log_s.sum() - rows(z)[np.arange(t.size), t.reshape(-1)].sum()) / self.n
+        return (t * (log_s - z)).sum() / self.n
 
     def backward(self, dout):
         if isinstance(dout, Tensor):  # create_graph: let softmax(x) be differentiated
             from ..activations import softmax
-            y = softmax(self.x)
+            return (softmax(self.x) - one_hot(self.x, self.t)) * (dout / self.n), None
+        if self.labels:
+            dx = self.y.copy()
+            rows(dx)[np.arange(self.t.size), self.t.reshape(-1)] -= 1
         else:
-            y = self.y
-        return (y - self.t) * (dout / self.n), None
+            dx = self.y - self.t
+        dx *= dout / self.n
+        return dx, None
 
 
-def check_targets(x, t):
-    """``t`` as one-hot rows matching ``x``: from labels, or checked one-hot rows."""
+def rows(a):
+    """``a`` as a matrix with one row per sample (a view)."""
+    return a.reshape(-1, a.shape[-1])
+
+
+def are_labels(x, t):
+    """True for integer labels (one per row of ``x``), False for one-hot rows;
+    anything else raises ValueError."""
     classes = x.shape[-1]
     if t.dtype.kind in "iu" and t.shape == x.shape[:-1]:
-        if t.size and (t.min() < 0 or t.max() >= classes):
+        if t.size and (t.max() >= classes or t.min() < 0):
             bad = t[(t < 0) | (t >= classes)].flat[0]
             raise ValueError(f"label {bad} is out of range for {classes} classes")
-        return np.eye(classes, dtype=x.dtype)[t]
+        return True
     if t.shape != x.shape:
         raise ValueError(
             f"targets of shape {t.shape} match neither labels {x.shape[:-1]} "
             f"(integers) nor one-hot rows {x.shape}")
+    return False
+
+
+def one_hot(x, t):
+    """Targets ``t`` (labels or one-hot rows) as one-hot rows in ``x``'s dtype."""
+    x, t = np.asarray(getattr(x, "data", x)), np.asarray(t)
+    if are_labels(x, t):
+        return np.eye(x.shape[-1], dtype=x.dtype)[t]
     return t.astype(x.dtype, copy=False)
