@@ -24,16 +24,11 @@ _by_id = operator.attrgetter("id")
 
 
 def reverse_order(roots):
-    """The nodes that lead to ``roots``, in reverse tape order (consumers first).
-
-    Raises RuntimeError if one of them was freed by an earlier backward.
-    """
+    """The nodes that lead to ``roots``, in reverse tape order (consumers first)."""
     nodes = {t.creator for t in roots if t.creator is not None}
     stack = list(nodes)
     while stack:
         node = stack.pop()
-        if node.freed:
-            _raise_freed(node)
         for x in node.inputs:
             creator = x.creator
             if creator is not None and creator not in nodes:
@@ -52,6 +47,9 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None):
     sweep records the graph of its own computation.
     """
     order = reverse_order(roots)
+    for node in order:
+        if node.freed:
+            _raise_freed(node)
     pending = {}
     for root, seed in zip(roots, seeds):
         pending[root] = seed if root not in pending else pending[root] + seed

@@ -55,6 +55,11 @@ class Tensor:
         """The value as a numpy array (0-d for a scalar tensor)."""
         return np.asarray(self.data)
 
+    def _repr_svg_(self):
+        """Jupyter shows a computed tensor as its graph (see ``viz.repr_svg``)."""
+        from viz import repr_svg
+        return repr_svg(self)
+
     def __repr__(self):
         text = np.array2string(np.asarray(self.data), prefix="tensor(", threshold=20)
         extras = "".join(

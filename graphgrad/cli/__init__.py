@@ -2,9 +2,9 @@
 import argparse
 import sys
 
-from . import demo
+from . import demo, draw, train
 
-COMMANDS = {"demo": demo}
+COMMANDS = {"demo": demo, "draw": draw, "train": train}
 
 
 def main(argv=None):

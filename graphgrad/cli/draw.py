@@ -1,0 +1,78 @@
+"""Draw the graph a Python file builds: graphgrad draw FILE.py -o out.svg
+
+FILE.py runs as a module named __graphgrad_draw__ (its `if __name__ == "__main__":`
+block is skipped). What is drawn:
+  1. the module-level variable `out` (a Tensor, a list of Tensors or a gg.Tape), or
+  2. without `out`, the last Tensor the file defines at module level (variables in
+     the order of their first assignment).
+Call backward() in the file to see the gradients in red under the values.
+
+  graphgrad draw examples/apple_orange.py -o apple_orange.png
+  graphgrad draw examples/two_layer_net.py --collapse --format dot
+"""
+import argparse
+import runpy
+import sys
+from pathlib import Path
+
+import graphgrad as gg
+import viz
+from viz.files import FORMATS
+
+
+class UsageError(Exception):
+    """A problem with what the command was given: reported without a traceback, exit 2."""
+
+
+def add_parser(parser):
+    parser.description = __doc__
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("file", type=Path, help="Python file that builds a graph")
+    parser.add_argument("-o", "--output", type=Path,
+                        help="file to write (default: FILE's name with the format's suffix)")
+    parser.add_argument("--format", choices=FORMATS,
+                        help="output format (default: the suffix of -o, else svg)")
+    parser.add_argument("--no-grads", action="store_true", help="leave the gradients out")
+    parser.add_argument("--collapse", action="store_true",
+                        help="draw each scope (a layer, a composite op) as one node")
+    return parser
+
+
+def run(args):
+    format = args.format or (args.output and args.output.suffix.lstrip(".")) or "svg"
+    output = args.output or Path(f"{args.file.stem}.{format}")
+    try:
+        target = find_target(args.file)
+        digraph = viz.draw(target, grads=not args.no_grads, expand=not args.collapse)
+        print(viz.render(digraph, output, format))
+    except (UsageError, ValueError) as error:
+        print(f"graphgrad draw: {error}", file=sys.stderr)
+        return 2
+    except viz.DotNotFoundError as error:
+        print(f"graphgrad draw: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def find_target(file):
+    """Run ``file`` and return what it asks to draw: ``out``, else its last Tensor."""
+    if not file.is_file():
+        raise UsageError(f"{file}: no such file")
+    namespace = runpy.run_path(str(file), run_name="__graphgrad_draw__")
+    if "out" in namespace:
+        out = namespace["out"]
+        if not _drawable(out):
+            raise UsageError(f"{file}: `out` is a {type(out).__name__}; make it a Tensor, "
+                             f"a list of Tensors or a gg.Tape")
+        return out
+    tensors = [value for value in namespace.values() if isinstance(value, gg.Tensor)]
+    if not tensors:
+        raise UsageError(f"{file} defines no Tensor at module level; assign the result "
+                         f"to a variable named `out`")
+    return tensors[-1]
+
+
+def _drawable(value):
+    if isinstance(value, (list, tuple)):
+        return all(isinstance(v, gg.Tensor) for v in value)
+    return isinstance(value, (gg.Tensor, gg.Tape))

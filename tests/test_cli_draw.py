@@ -1,0 +1,124 @@
+"""graphgrad draw FILE.py: which result it draws, its options, its errors."""
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from graphgrad.cli import main
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs graphviz's dot")
+
+APPLE = """
+    import graphgrad as gg
+    apple = gg.tensor(100.0, name="apple")
+    out = apple * 2 * 1.1
+    out.name = "price"
+    out.backward()
+    other = gg.tensor(5.0, name="other")
+"""
+SCOPED = """
+    import graphgrad as gg
+    x = gg.tensor(0.5, name="x")
+    with gg.scope("sigmoid"):
+        y = 1 / (1 + gg.exp(x * -1))
+    y.backward()
+"""
+
+
+def script(tmp_path, text, name="graph.py"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@needs_dot
+def test_draws_out_to_svg(tmp_path, capsys):
+    output = tmp_path / "price.svg"
+    assert main(["draw", str(script(tmp_path, APPLE)), "-o", str(output)]) == 0
+    svg = output.read_text()
+    assert ">220<" in svg and ">2.2<" in svg and 'fill="red"' in svg
+    assert "other" not in svg
+    assert str(output) in capsys.readouterr().out
+
+
+def test_without_out_draws_the_last_tensor(tmp_path):
+    path = script(tmp_path, """
+        import graphgrad as gg
+        a = gg.tensor(2.0, name="a")
+        first = a * 3
+        last = a + 4
+    """)
+    output = tmp_path / "g.dot"
+    assert main(["draw", str(path), "-o", str(output)]) == 0
+    source = output.read_text()
+    assert "label=<+>" in source and "×" not in source
+
+
+def test_main_block_is_skipped(tmp_path):
+    main_block = "    if __name__ == '__main__':\n        raise SystemExit(9)\n"
+    path = script(tmp_path, APPLE + main_block)
+    assert main(["draw", str(path), "-o", str(tmp_path / "g.dot")]) == 0
+
+
+def test_no_grads_and_collapse(tmp_path):
+    path = script(tmp_path, SCOPED)
+    plain = tmp_path / "plain.dot"
+    assert main(["draw", str(path), "-o", str(plain), "--no-grads"]) == 0
+    assert "red" not in plain.read_text() and "cluster_" in plain.read_text()
+    collapsed = tmp_path / "collapsed.dot"
+    assert main(["draw", str(path), "-o", str(collapsed), "--collapse"]) == 0
+    source = collapsed.read_text()
+    assert "<B>sigmoid</B>" in source and "cluster_" not in source and "red" in source
+
+
+@needs_dot
+@pytest.mark.parametrize("format, magic", [("png", b"\x89PNG"), ("pdf", b"%PDF"),
+                                           ("dot", b"digraph")])
+def test_format_option(tmp_path, format, magic):
+    output = tmp_path / "graph.out"
+    assert main(["draw", str(script(tmp_path, APPLE)), "-o", str(output),
+                 "--format", format]) == 0
+    assert output.read_bytes().startswith(magic)
+
+
+def test_default_output_is_named_after_the_file(tmp_path, monkeypatch):
+    path = script(tmp_path, APPLE, name="apple.py")
+    monkeypatch.chdir(tmp_path)
+    assert main(["draw", str(path), "--format", "dot"]) == 0
+    assert (tmp_path / "apple.dot").read_text().startswith("digraph")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x = 3\n", "defines no Tensor at module level"),
+    ("out = 3\n", "`out` is a int"),
+])
+def test_nothing_to_draw_is_a_clear_error(tmp_path, capsys, text, message):
+    assert main(["draw", str(script(tmp_path, text)), "-o", str(tmp_path / "g.svg")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "g.svg").exists()
+
+
+def test_missing_file_and_bad_suffix_exit_2(tmp_path, capsys):
+    assert main(["draw", str(tmp_path / "nope.py")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["draw", str(script(tmp_path, APPLE)), "-o", str(tmp_path / "g.jpg")]) == 2
+    assert ".svg, .png, .pdf or .dot" in capsys.readouterr().err
+
+
+def test_missing_dot_binary_says_how_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert main(["draw", str(script(tmp_path, APPLE)), "-o", str(tmp_path / "g.svg")]) == 1
+    assert "apt-get install graphviz" in capsys.readouterr().err
+
+
+def test_command_line_exit_status(tmp_path):
+    empty = script(tmp_path, "x = 3\n")
+    result = subprocess.run([sys.executable, "-m", "graphgrad.cli", "draw", str(empty)],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "defines no Tensor" in result.stderr
+    help_text = subprocess.run([sys.executable, "-m", "graphgrad.cli", "draw", "--help"],
+                               capture_output=True, text=True).stdout
+    assert "`out`" in help_text and "last Tensor" in help_text

@@ -1,0 +1,68 @@
+"""How a drawing writes values, gradients and names: short, escaped, as a person would.
+
+Every label of a drawing is an HTML-like graphviz label (``<...>``); user text goes in
+only through ``escape``, so names with quotes, braces, ``<``, ``&``, backslashes or
+newlines cannot break the DOT source.
+"""
+import html
+
+import numpy as np
+
+DIGITS = 4  # significant digits: 715.0000000000001 -> 715, 0.7310585786 -> 0.7311
+SMALL = 3  # arrays with at most this many elements are written out in full
+
+
+def number(x):
+    """A number as a person writes it: ``715``, ``2.2``, ``0.0001235``, ``1.5e-7``."""
+    x = float(x)
+    if x == 0:
+        return "0"  # also -0.0
+    if not np.isfinite(x):
+        return str(x)
+    if 1e-4 <= abs(x) < 1e6:
+        return np.format_float_positional(
+            x, precision=DIGITS, unique=False, fractional=False, trim="-")
+    mantissa, exponent = f"{x:.{DIGITS - 1}e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def value(data):
+    """A tensor value in a few characters: ``715``, ``[1 2 3]``, ``4×3 [-0.52 … 1.3]``."""
+    a = np.asarray(data)
+    if a.size <= SMALL:
+        return _nested(a)
+    shape = "×".join(str(n) for n in a.shape)
+    return f"{shape} [{number(a.min())} … {number(a.max())}]"
+
+
+def _nested(a):
+    if a.ndim == 0:
+        return number(a)
+    return "[" + " ".join(_nested(row) for row in a) + "]"
+
+
+def escape(text):
+    """``text`` made safe inside an HTML-like label; newlines become line breaks."""
+    printable = "".join(
+        c if c.isprintable() or c == "\n" else c.encode("unicode_escape").decode()
+        for c in str(text))
+    return html.escape(printable).replace("\n", "<BR/>")
+
+
+def html_label(*lines):
+    """An HTML-like label of already escaped lines, one under the other.
+
+    An empty label is ``""``: dot rejects an empty HTML-like one.
+    """
+    text = "<BR/>".join(lines)
+    return f"<{text}>" if text else ""
+
+
+def edge_label(tensor, grad_color=None, name=None):
+    """The forward value (``name = value`` given a name) over the gradient, in
+    ``grad_color`` (no gradient line when None)."""
+    text = value(tensor.data) if name is None else f"{name} = {value(tensor.data)}"
+    lines = [escape(text)]
+    if grad_color is not None:
+        lines.append(f'<FONT COLOR="{grad_color}">{escape(value(tensor.grad))}</FONT>')
+    return html_label(*lines)
