@@ -13,6 +13,7 @@ from .functions import (
     neg, pow, relu, reshape, sub, sum, sum_to, swapaxes, tanh, transpose,
 )
 from .node import Node
+from .replay import compile
 from .recording import Scope, Tape, is_grad_enabled, no_grad, scope
 from .tensor import Tensor, tensor
 

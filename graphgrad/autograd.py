@@ -37,16 +37,18 @@ def reverse_order(roots):
     return sorted(nodes, key=_by_id, reverse=True)
 
 
-def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None):
+def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, order=None):
     """Backpropagate ``seeds`` from ``roots`` through their graph.
 
     Each tensor's gradient is complete when its creator's turn comes (the leaves':
     at the end). With ``wanted`` (a dict keyed by tensors) the gradients of those
     tensors are put there; without, every tensor of the graph accumulates its
     gradient into ``.grad``. With ``create_graph`` the gradients are tensors and the
-    sweep records the graph of its own computation.
+    sweep records the graph of its own computation. ``order`` may pass the nodes'
+    ``reverse_order``, computed once, to a sweep that runs many times (replay).
     """
-    order = reverse_order(roots)
+    if order is None:
+        order = reverse_order(roots)
     for node in order:
         if node.freed:
             _raise_freed(node)

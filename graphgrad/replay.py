@@ -1,0 +1,81 @@
+"""Tape replay: record a step's graph once, then rerun it on new data.
+
+Building the graph costs Python work per node on every step. A training step builds
+the same graph each time, so ``gg.compile(fn)`` records it on the first call and
+afterwards only reruns each node's ``forward`` (in tape order) and ``backward``
+(in reverse) on the new input arrays:
+
+    step = gg.compile(lambda x, t: gg.softmax_with_loss(gg.relu(x @ W1 + b1) @ W2 + b2, t))
+    for x, t in batches:
+        loss = step(x, t)            # forward + backward; W1.grad ... accumulate
+        for p in (W1, b1, W2, b2):
+            p.data -= lr * p.grad
+            p.grad = None
+
+What is replayed is what was recorded: the same operations on arrays of the same
+shapes and dtypes (anything else is refused). Python control flow inside ``fn`` and
+values made inside it (a dropout mask, a random number) are frozen at recording.
+"""
+from .autograd import reverse_order, seed_for, sweep
+from .recording import Tape
+from .tensor import Tensor, tensor
+
+
+class CompiledStep:
+    """``fn`` recorded on its first call, replayed on later calls."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.placeholders = None  # the input tensors the tape reads
+        self.tape = None
+        self.out = None
+        self.order = None  # the backward sweep's node order
+
+    def __call__(self, *args):
+        if self.tape is None:
+            return self._record(args)
+        self._check(args)
+        for placeholder, value in zip(self.placeholders, args):
+            placeholder.data = _data(value)
+        for node, out in zip(self.tape.nodes, self.tape.outputs):
+            out.data = node.forward(*[x.data for x in node.inputs])
+            out.grad = None
+        self._backward()
+        return self.out
+
+    def _record(self, args):
+        self.placeholders = [tensor(_data(a), requires_grad=False) for a in args]
+        with Tape() as self.tape:
+            self.out = self.fn(*self.placeholders)
+        if not isinstance(self.out, Tensor) or self.out.creator is None:
+            raise TypeError("compile: the function must return a Tensor computed from "
+                            "tensors that require grad")
+        self.order = reverse_order([self.out])
+        self._backward()
+        return self.out
+
+    def _backward(self):
+        sweep([self.out], [seed_for(self.out, None)], retain_graph=True, order=self.order)
+
+    def _check(self, args):
+        if len(args) != len(self.placeholders):
+            raise TypeError(f"compiled step: recorded with {len(self.placeholders)} "
+                            f"inputs, called with {len(args)}")
+        for i, (placeholder, value) in enumerate(zip(self.placeholders, args)):
+            value = _data(value)
+            recorded = (placeholder.shape, placeholder.dtype)
+            given = (getattr(value, "shape", ()), getattr(value, "dtype", None))
+            if given != recorded:
+                raise ValueError(
+                    f"compiled step: input {i} has shape {given[0]} and dtype {given[1]}, "
+                    f"but the step was recorded with shape {recorded[0]} and dtype "
+                    f"{recorded[1]}; compile again for new shapes")
+
+
+def compile(fn):
+    """Record ``fn``'s graph on the first call; replay forward + backward after."""
+    return CompiledStep(fn)
+
+
+def _data(value):
+    return value.data if isinstance(value, Tensor) else value
