@@ -10,10 +10,10 @@ install: deps
 	$(PYTHON) -m pip install -q -e '.[test]'
 
 demo: install
-	$(PYTHON) -m graphgrad.cli demo
+	OPENBLAS_NUM_THREADS=1 $(PYTHON) -m graphgrad.cli demo
 
 test: install
-	$(PYTHON) -m pytest -q -p no:cacheprovider
+	OPENBLAS_NUM_THREADS=1 $(PYTHON) -m pytest -q -p no:cacheprovider
 
 bench: install
 	$(PYTHON) -m benchmarks

@@ -52,6 +52,8 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, ord
     for node in order:
         if node.freed:
             _raise_freed(node)
+        if node.saved_inputs or node.saved_output:
+            _check_not_rewritten(node)
     pending = {}
     for root, seed in zip(roots, seeds):
         pending[root] = seed if root not in pending else pending[root] + seed
@@ -103,6 +105,22 @@ class _GradStore:
             self.stored.add(id(g))
         else:
             t.grad = t.grad + g
+
+
+def _check_not_rewritten(node):
+    """Refuse a node whose saved input or output was written after it was recorded
+    (``x.data -= ...``): its backward would silently use the new values."""
+    saved = [node.inputs[i] for i in node.saved_inputs.values()]
+    if node.saved_output is not None:
+        saved.append(node._output())
+    for x in saved:
+        if x.written_at > node.id:
+            name = f"tensor {x.name!r}" if x.name is not None else "a tensor"
+            raise RuntimeError(
+                f"backward through {node.name} ({node.op}): {name} of shape "
+                f"{x.shape} ({x.dtype}) that it saved was modified in place after the "
+                f"forward pass, so its gradient would be wrong; run the forward pass "
+                f"again after modifying it")
 
 
 def _raise_freed(node):

@@ -11,15 +11,12 @@ Called on tensors, ``node(x, y)`` runs ``forward`` on their data and, when any i
 requires grad, records the node: it keeps its inputs, the output keeps the node as
 its ``creator``, and every active ``Tape`` appends it.
 """
-import itertools
 import weakref
 
 import numpy as np
 
-from .recording import state
+from .recording import clock, state
 from .tensor import Tensor
-
-_ids = itertools.count()
 
 
 class Node:
@@ -41,7 +38,7 @@ class Node:
     def __call__(self, *args):
         inputs = tuple([a if isinstance(a, Tensor) else _constant(a) for a in args])
         try:
-            y = self.forward(*[t.data for t in inputs])
+            y = self.forward(*[t._data for t in inputs])
         except (ValueError, TypeError, IndexError) as error:
             kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(error, k))
             raise kind(f"{self.describe(inputs)}: {error}") from error
@@ -58,7 +55,7 @@ class Node:
         self.inputs = inputs
         self._output = weakref.ref(out)
         self.scope = state.scope
-        self.id = next(_ids)
+        self.id = next(clock)
         self.freed = False
         for tape in state.tapes:
             tape.record(self, out)

@@ -17,9 +17,15 @@ class _State:
     enabled = True  # record nodes for backward
     tapes = ()  # active Tape objects, outermost first
     scope = None  # innermost active Scope
+    anomaly = False  # check every value and gradient for NaN/Inf
 
 
 state = _State()
+
+# One clock orders both recordings (a node's id) and writes to ``Tensor.data``: a
+# tensor written after a node that saved it was recorded has a later tick than the
+# node's id, which is how backward notices a saved value was modified in place.
+clock = itertools.count(1)
 
 
 @contextmanager

@@ -17,7 +17,7 @@ shapes and dtypes (anything else is refused). Python control flow inside ``fn`` 
 values made inside it (a dropout mask, a random number) are frozen at recording.
 """
 from .autograd import reverse_order, seed_for, sweep
-from .recording import Tape
+from .recording import Tape, clock
 from .tensor import Tensor, tensor
 
 
@@ -35,11 +35,14 @@ class CompiledStep:
         if self.tape is None:
             return self._record(args)
         self._check(args)
+        # forward again: new values are written under the hood (``_data``), not as
+        # in-place modifications, since every node re-saves what it reads
         for placeholder, value in zip(self.placeholders, args):
-            placeholder.data = _data(value)
+            placeholder._data = _data(value)
         for node, out in zip(self.tape.nodes, self.tape.outputs):
-            out.data = node.forward(*[x.data for x in node.inputs])
+            out._data = node.forward(*[x._data for x in node.inputs])
             out.grad = None
+            node.id = next(clock)  # recorded anew: writes before now are forgotten
         self._backward()
         return self.out
 

@@ -9,24 +9,39 @@ import numbers
 
 import numpy as np
 
+from .recording import clock
+
 
 class Tensor:
     """A numpy value with ``.grad``, ``.name`` and the node that created it."""
 
-    __slots__ = ("data", "grad", "name", "creator", "requires_grad", "__weakref__")
+    __slots__ = ("_data", "written_at", "grad", "name", "creator", "requires_grad",
+                 "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, name=None):
-        self.data = data
+        self._data = data
+        self.written_at = 0  # tick of the last write to .data (0: never rewritten)
         self.grad = None
         self.name = name
         self.creator = None
         self.requires_grad = requires_grad
 
+    @property
+    def data(self):
+        """The value: a numpy array, or a numpy scalar for a 0-d tensor."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        # ``t.data -= x`` ends with this assignment too, so in-place updates are seen
+        self._data = value
+        self.written_at = next(clock)
+
     # -- numpy-like properties -------------------------------------------------
     @property
     def shape(self):
-        return getattr(self.data, "shape", ())
+        return getattr(self._data, "shape", ())
 
     @property
     def ndim(self):
@@ -38,7 +53,7 @@ class Tensor:
 
     @property
     def dtype(self):
-        return getattr(self.data, "dtype", None) or np.result_type(self.data)
+        return getattr(self._data, "dtype", None) or np.result_type(self._data)
 
     @property
     def T(self):

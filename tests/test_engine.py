@@ -229,3 +229,19 @@ def test_deep_chain_of_a_million_nodes():
         y = y + 1.0
     y.backward()
     assert x.grad == 1.0 and y.item() == 1_000_001.0
+
+
+def test_modifying_saved_data_in_place_is_caught():
+    w = gg.tensor(np.ones(3), name="w")
+    y = gg.sum(w * w)
+    w.data -= 0.5  # the node saved w's array, now changed under it
+    with pytest.raises(RuntimeError, match=r"'w'.*modified in place"):
+        y.backward()
+
+
+def test_modifying_unsaved_data_is_allowed():
+    w = gg.tensor(np.ones(3))
+    y = gg.sum(w + 1)
+    w.data = w.data * 2  # Add saves nothing of w: its gradient is still right
+    y.backward()
+    np.testing.assert_array_equal(w.grad, np.ones(3))

@@ -1,0 +1,218 @@
+"""The DLFS networks on graphgrad layers: TwoLayerNet (ch4–5), SimpleConvNet (ch7)
+and MultiLayerNet (ch6's MultiLayerNetExtend: any depth, BatchNorm, Dropout, weight
+decay).
+
+A model keeps ``params`` (key → numpy array, the DLFS keys) and ``layers`` (name →
+layer, in order) that hold *the same arrays*: an optimizer's in-place update of
+``params`` trains the layers. ``gradient`` records the loss graph once and runs one
+reverse sweep; the input batch is a constant, so no ∂L/∂x is ever computed.
+"""
+from collections import OrderedDict
+
+import numpy as np
+
+from . import functions as F
+from .autograd import grad
+from .nn import Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu, Sigmoid
+from .nn import SoftmaxWithLoss
+from .nodes.conv import output_size as conv_output_size
+from .recording import no_grad
+from .serialization import load_params, save_npz
+from .tensor import Tensor, tensor
+from .testing import numerical_gradient
+
+
+class Network:
+    """The DLFS model API over ``self.params``, ``self.layers`` and ``self.last_layer``.
+
+    x: a batch of inputs (numpy, N first); t: integer labels (N,) or one-hot (N, K).
+    """
+
+    def scores(self, x, train_flg=False):
+        """The graph of the last layer's output (N, K) for ``x``, a constant input."""
+        out = x if isinstance(x, Tensor) else tensor(x, requires_grad=False)
+        for layer in self.layers.values():
+            out = layer(out, train_flg=train_flg) if layer.uses_train_flg else layer(out)
+        return out
+
+    def loss_graph(self, x, t, train_flg=False):
+        """The graph of the loss: SoftmaxWithLoss of the scores."""
+        return self.last_layer(self.scores(x, train_flg), t)
+
+    def predict(self, x, train_flg=False):
+        """Scores (N, K) as a numpy array (nothing recorded)."""
+        with no_grad():
+            return self.scores(x, train_flg).data
+
+    def loss(self, x, t, train_flg=False):
+        """The loss as a float (nothing recorded)."""
+        with no_grad():
+            return float(self.loss_graph(x, t, train_flg).data)
+
+    def accuracy(self, x, t, batch_size=100):
+        """The fraction of samples whose highest score is the label, in batches."""
+        labels = t if np.ndim(t) == 1 else np.argmax(t, axis=1)
+        hits = 0
+        for i in range(0, len(x), batch_size):
+            scores = self.predict(x[i:i + batch_size])
+            hits += int(np.sum(scores.argmax(axis=1) == labels[i:i + batch_size]))
+        return hits / len(x)
+
+    def gradient(self, x, t):
+        """∂loss/∂params by backprop: a dict of numpy arrays keyed like ``params``."""
+        return self.loss_and_gradient(x, t)[1]
+
+    def loss_and_gradient(self, x, t):
+        """(loss, gradient) from one forward and one backward pass (training mode)."""
+        loss = self.loss_graph(x, t, train_flg=True)
+        leaves = self._param_leaves()
+        grads = grad(loss, list(leaves.values()))
+        return float(loss.data), {key: g.data for key, g in zip(leaves, grads)}
+
+    def numerical_gradient(self, x, t):
+        """∂loss/∂params by central differences (slow; for checking ``gradient``)."""
+        def f(_):
+            return self.loss(x, t, train_flg=True)
+
+        return {key: numerical_gradient(f, value) for key, value in self.params.items()}
+
+    def save_params(self, file_name="params.npz"):
+        """Write ``params`` to an .npz file (atomically)."""
+        save_npz(file_name, self.params)
+
+    def load_params(self, file_name="params.npz"):
+        """Read .npz, or a DLFS pickle (restricted: numpy arrays only), into ``params``.
+
+        Values are copied into the existing arrays, so the layers see them. The file
+        must hold exactly the model's keys with the model's shapes (else ValueError,
+        and nothing is changed).
+        """
+        loaded = load_params(file_name)
+        missing, extra = self.params.keys() - loaded.keys(), loaded.keys() - self.params.keys()
+        if missing or extra:
+            raise ValueError(f"{file_name}: parameter keys do not match the model: "
+                             f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+        for key, value in loaded.items():
+            if value.shape != self.params[key].shape:
+                raise ValueError(f"{file_name}: parameter {key!r} has shape {value.shape}, "
+                                 f"the model's has {self.params[key].shape}")
+        for key, value in loaded.items():
+            self.params[key][...] = value
+
+    def _param_leaves(self):
+        """The leaf tensor wrapping each ``params`` array in the latest graph."""
+        by_array = {id(leaf.data): leaf for layer in self.layers.values()
+                    for leaf in getattr(layer, "leaves", {}).values()}
+        for key, value in self.params.items():
+            if id(value) not in by_array:
+                raise RuntimeError(
+                    f"params[{key!r}] is not an array the layers use; update parameters "
+                    f"in place (params[key][...] = new) rather than rebinding them")
+        return {key: by_array[id(value)] for key, value in self.params.items()}
+
+
+class TwoLayerNet(Network):
+    """Affine1 → Relu1 → Affine2 → SoftmaxWithLoss;  W1: (input, hidden),
+    W2: (hidden, output), weights ~ weight_init_std · N(0, 1), biases 0."""
+
+    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01):
+        self.params = {
+            "W1": weight_init_std * np.random.randn(input_size, hidden_size),
+            "b1": np.zeros(hidden_size),
+            "W2": weight_init_std * np.random.randn(hidden_size, output_size),
+            "b2": np.zeros(output_size),
+        }
+        p = self.params
+        self.layers = OrderedDict(
+            Affine1=Affine(p["W1"], p["b1"]), Relu1=Relu(), Affine2=Affine(p["W2"], p["b2"]))
+        self.last_layer = SoftmaxWithLoss()
+
+
+class SimpleConvNet(Network):
+    """Conv1 → Relu1 → Pool1 (2×2, stride 2) → Affine1 → Relu2 → Affine2 →
+    SoftmaxWithLoss, on images of shape ``input_dim`` = (C, H, W).
+
+    W1: (filter_num, C, filter_size, filter_size), W2: (pooled size, hidden_size),
+    W3: (hidden_size, output_size); weights ~ weight_init_std · N(0, 1), biases 0.
+    """
+
+    def __init__(self, input_dim=(1, 28, 28),
+                 conv_param={'filter_num': 30, 'filter_size': 5, 'pad': 0, 'stride': 1},
+                 hidden_size=100, output_size=10, weight_init_std=0.01):
+        filter_num, filter_size = conv_param["filter_num"], conv_param["filter_size"]
+        pad, stride = conv_param["pad"], conv_param["stride"]
+        channels, height, width = input_dim
+        conv_h = conv_output_size(height, filter_size, stride, pad)
+        conv_w = conv_output_size(width, filter_size, stride, pad)
+        pool_size = filter_num * (conv_h // 2) * (conv_w // 2)
+        std, randn = weight_init_std, np.random.randn
+        self.params = {
+            "W1": std * randn(filter_num, channels, filter_size, filter_size),
+            "b1": np.zeros(filter_num),
+            "W2": std * randn(pool_size, hidden_size),
+            "b2": np.zeros(hidden_size),
+            "W3": std * randn(hidden_size, output_size),
+            "b3": np.zeros(output_size),
+        }
+        p = self.params
+        self.layers = OrderedDict(
+            Conv1=Convolution(p["W1"], p["b1"], stride, pad), Relu1=Relu(),
+            Pool1=Pooling(pool_h=2, pool_w=2, stride=2), Affine1=Affine(p["W2"], p["b2"]),
+            Relu2=Relu(), Affine2=Affine(p["W3"], p["b3"]))
+        self.last_layer = SoftmaxWithLoss()
+
+
+
+class MultiLayerNet(Network):
+    """Fully connected: (Affine → [BatchNorm] → activation → [Dropout]) per hidden
+    layer, then Affine → SoftmaxWithLoss (DLFS's MultiLayerNetExtend).
+
+    weight_init_std: a number, 'relu'/'he' (√(2/n_in)) or 'sigmoid'/'xavier'
+    (√(1/n_in)). The loss adds ½ λ Σᵢ ‖Wᵢ‖² (λ = weight_decay_lambda), so the
+    gradients include λ Wᵢ. Keys: W1, b1, …, and gamma1, beta1, … with BatchNorm.
+    """
+
+    activations = {"relu": Relu, "sigmoid": Sigmoid}
+
+    def __init__(self, input_size, hidden_size_list, output_size, activation="relu",
+                 weight_init_std="relu", weight_decay_lambda=0, use_dropout=False,
+                 dropout_ration=0.5, use_batchnorm=False):
+        sizes = [input_size, *hidden_size_list, output_size]
+        self.weight_decay_lambda = weight_decay_lambda
+        self.params, self.layers = {}, OrderedDict()
+        for i in range(1, len(sizes)):
+            scale = _init_scale(weight_init_std, sizes[i - 1])
+            self.params[f"W{i}"] = scale * np.random.randn(sizes[i - 1], sizes[i])
+            self.params[f"b{i}"] = np.zeros(sizes[i])
+            self.layers[f"Affine{i}"] = Affine(self.params[f"W{i}"], self.params[f"b{i}"])
+            if i == len(sizes) - 1:
+                break
+            if use_batchnorm:
+                self.params[f"gamma{i}"] = np.ones(sizes[i])
+                self.params[f"beta{i}"] = np.zeros(sizes[i])
+                self.layers[f"BatchNorm{i}"] = BatchNormalization(
+                    self.params[f"gamma{i}"], self.params[f"beta{i}"])
+            self.layers[f"Activation_function{i}"] = self.activations[activation]()
+            if use_dropout:
+                self.layers[f"Dropout{i}"] = Dropout(dropout_ration)
+        self.last_layer = SoftmaxWithLoss()
+
+    def loss_graph(self, x, t, train_flg=False):
+        """SoftmaxWithLoss of the scores + ½ λ Σᵢ Σ Wᵢ²."""
+        loss = super().loss_graph(x, t, train_flg)
+        if self.weight_decay_lambda:
+            for layer in self.layers.values():
+                if isinstance(layer, Affine):
+                    W = layer.leaves["W"]
+                    loss = loss + 0.5 * self.weight_decay_lambda * F.sum(W * W)
+        return loss
+
+
+def _init_scale(weight_init_std, fan_in):
+    """The standard deviation of the initial weights of a layer with ``fan_in`` inputs."""
+    kind = str(weight_init_std).lower()
+    if kind in ("relu", "he"):
+        return np.sqrt(2.0 / fan_in)
+    if kind in ("sigmoid", "xavier"):
+        return np.sqrt(1.0 / fan_in)
+    return weight_init_std

@@ -1,0 +1,46 @@
+"""Convolution and max pooling layers on (N, C, H, W) images (DLFS ch7).
+
+The convolution is ``im2col`` (one node) followed by one matrix product; pooling is
+one ``MaxPool`` node. Both record under a scope named after the layer.
+"""
+from .. import functions as F
+from ..nodes.conv import Im2col, MaxPool, output_size
+from .layer import Layer
+
+
+class Convolution(Layer):
+    """out[n, f] = Σ_c W[f, c] ⋆ x[n, c] + b[f]  (cross-correlation, zero padding):
+    x: (N, C, H, W),  W: (FN, C, FH, FW),  b: (FN,) → (N, FN, OH, OW),
+    OH = (H + 2·pad − FH) // stride + 1 (OW likewise).
+
+    As a graph: col = im2col(x): (N·OH·OW, C·FH·FW);  out = col W_colᵀ + b with
+    W_col = W reshaped to (FN, C·FH·FW); then reshaped and transposed to NCHW.
+    """
+
+    param_names = ("W", "b")
+
+    def __init__(self, W, b, stride=1, pad=0):
+        self.W, self.b, self.stride, self.pad = W, b, stride, pad
+
+    def graph(self, x, W, b):
+        fn, _, fh, fw = W.shape
+        n, _, h, w = x.shape
+        stride, pad = self.stride, self.pad
+        oh, ow = output_size(h, fh, stride, pad), output_size(w, fw, stride, pad)
+        col = Im2col(fh, fw, stride, pad)(x)
+        out = col @ F.reshape(W, (fn, -1)).T + b
+        return F.transpose(F.reshape(out, (n, oh, ow, fn)), (0, 3, 1, 2))
+
+
+class Pooling(Layer):
+    """out[n, c, i, j] = max of the pool_h × pool_w window (i, j) of x[n, c], zero
+    padded by ``pad``, windows ``stride`` apart:  (N, C, H, W) → (N, C, OH, OW).
+
+    ∂L/∂x: each ∂L/∂out goes to the first maximum of its window (DLFS's argmax).
+    """
+
+    def __init__(self, pool_h, pool_w, stride=1, pad=0):
+        self.pool_h, self.pool_w, self.stride, self.pad = pool_h, pool_w, stride, pad
+
+    def graph(self, x):
+        return MaxPool(self.pool_h, self.pool_w, self.stride, self.pad)(x)

@@ -1,0 +1,52 @@
+"""Layer: the base of the DLFS layers, one graph function used two ways.
+
+A subclass writes its computation once, as graph code on tensors (``graph``). Then
+
+* ``layer(x)`` records it in the caller's graph, in a scope named after the layer,
+  so a drawing shows the layer as one cluster;
+* ``out = layer.forward(x)`` / ``dx = layer.backward(dout)`` is the DLFS protocol on
+  numpy arrays: ``forward`` records the same graph on a fresh input tensor, and
+  ``backward`` runs the engine's reverse sweep from ``out`` seeded with ``dout``.
+  The gradient of each parameter lands on the layer as ``d<name>`` (``dW``, ``db``).
+
+Parameters are the attributes listed in ``param_names``. A numpy array there (the
+model's own, shared with its ``params`` dict) is wrapped in a new leaf tensor on
+every call, so in-place updates of the array train the layer; a Tensor there is used
+as it is (to share it between layers, or to ``gradcheck`` the layer).
+"""
+from ..autograd import grad
+from ..recording import scope
+from ..tensor import Tensor, tensor
+
+
+class Layer:
+    """Base class: subclasses define ``graph(x, *args, <params>, **options)``."""
+
+    param_names = ()
+    uses_train_flg = False  # whether ``graph`` takes ``train_flg`` (Dropout, BatchNorm)
+
+    def __call__(self, x, *args, **kwargs):
+        """Record the layer on tensor ``x``; ``self.leaves`` holds the parameter tensors."""
+        self.leaves = {name: _leaf(getattr(self, name), name) for name in self.param_names}
+        with scope(type(self).__name__):
+            return self.graph(x, *args, **self.leaves, **kwargs)
+
+    def forward(self, x, *args, **kwargs):
+        """DLFS ``forward``: numpy in, numpy out (the graph is kept for ``backward``)."""
+        self._x = tensor(x)
+        self._out = self(self._x, *args, **kwargs)
+        return self._out.data
+
+    def backward(self, dout=None):
+        """DLFS ``backward``: ∂L/∂x for ``dout`` = ∂L/∂out (ones when None).
+
+        Sets ``d<name>`` = ∂L/∂<name> for every parameter, as DLFS layers do.
+        """
+        dx, *dparams = grad(self._out, [self._x, *self.leaves.values()], grad_outputs=dout)
+        for name, dparam in zip(self.leaves, dparams):
+            setattr(self, "d" + name, dparam.data)
+        return dx.data
+
+
+def _leaf(value, name):
+    return value if isinstance(value, Tensor) else tensor(value, name=name)

@@ -1,0 +1,114 @@
+"""The DLFS layers (ch5–6) as graphgrad graphs: Affine, Relu, Sigmoid,
+SoftmaxWithLoss, Dropout and BatchNormalization.
+
+Each is a ``Layer``: ``layer(x)`` records it in a graph, ``layer.forward(x)`` /
+``layer.backward(dout)`` is the DLFS protocol on numpy arrays. Shapes: N samples.
+"""
+import numpy as np
+
+from .. import functions as F
+from ..activations import sigmoid, softmax_with_loss
+from .layer import Layer
+
+
+class Affine(Layer):
+    """out = x W + b,   x: (N, …) flattened to (N, D),  W: (D, M),  b: (M,) → (N, M).
+
+    ∂L/∂x = ∂L/∂out Wᵀ (reshaped back to x's shape),  ∂L/∂W = xᵀ ∂L/∂out,
+    ∂L/∂b = Σₙ ∂L/∂out.
+    """
+
+    param_names = ("W", "b")
+
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+    def graph(self, x, W, b):
+        n = x.shape[0]
+        return F.reshape(x, (n, x.size // n)) @ W + b
+
+
+class Relu(Layer):
+    """out = max(x, 0);   ∂L/∂x = ∂L/∂out · [x > 0]."""
+
+    def graph(self, x):
+        return F.relu(x)
+
+
+class Sigmoid(Layer):
+    """out = 1 / (1 + e^−x);   ∂L/∂x = ∂L/∂out · out (1 − out)   (the fused node)."""
+
+    def graph(self, x):
+        return sigmoid(x)
+
+
+class SoftmaxWithLoss(Layer):
+    """loss = −(1/N) Σₙ log softmax(xₙ)[tₙ],  x: (N, classes), t: labels (N,) or
+    one-hot (N, classes);   ∂L/∂x = (softmax(x) − t) / N   (the fused node).
+
+    Standalone: ``loss = layer.forward(x, t)``, ``dx = layer.backward()`` (dout = 1).
+    """
+
+    def graph(self, x, t):
+        return softmax_with_loss(x, t)
+
+
+class Dropout(Layer):
+    """Training: out = x · mask, each mask entry 1 with probability 1 − dropout_ratio,
+    else 0 (a new mask per call);  test: out = x · (1 − dropout_ratio), as in DLFS.
+
+    ``rng``: a ``numpy.random.Generator``; by default the global ``np.random``, so
+    ``np.random.seed`` makes the masks repeatable, as in DLFS.
+    """
+
+    uses_train_flg = True
+
+    def __init__(self, dropout_ratio=0.5, rng=None):
+        self.dropout_ratio = dropout_ratio
+        self.rng = np.random if rng is None else rng
+
+    def graph(self, x, train_flg=True):
+        if not train_flg:
+            return x * (1.0 - self.dropout_ratio)
+        mask = self.rng.random(x.shape) > self.dropout_ratio
+        return x * mask.astype(x.dtype)
+
+
+class BatchNormalization(Layer):
+    """out = γ · (x − μ) / √(σ² + 1e-6) + β per feature, over a batch x: (N, D), or
+    (N, C, H, W) normalised as its (N, C·H·W) flattening; γ, β: (D,).
+
+    Training uses the batch mean μ and biased variance σ², and updates the running
+    statistics: running = momentum · running + (1 − momentum) · batch (they start at
+    zero). Test mode (``train_flg=False``) uses the running statistics instead.
+    """
+
+    param_names = ("gamma", "beta")
+    uses_train_flg = True
+    eps = 1e-6
+
+    def __init__(self, gamma, beta, momentum=0.9, running_mean=None, running_var=None):
+        self.gamma, self.beta, self.momentum = gamma, beta, momentum
+        self.running_mean, self.running_var = running_mean, running_var
+
+    def graph(self, x, gamma, beta, train_flg=True):
+        n = x.shape[0]
+        x2 = F.reshape(x, (n, x.size // n))
+        if self.running_mean is None:
+            self.running_mean = np.zeros(x2.shape[1], dtype=x2.dtype)
+            self.running_var = np.zeros(x2.shape[1], dtype=x2.dtype)
+        if train_flg:
+            mu = F.mean(x2, axis=0)
+            xc = x2 - mu
+            var = F.mean(xc * xc, axis=0)
+            self._update_running(mu.data, var.data)
+        else:
+            xc = x2 - self.running_mean
+            var = self.running_var
+        xn = xc / (var + self.eps) ** 0.5
+        return F.reshape(gamma * xn + beta, x.shape)
+
+    def _update_running(self, mu, var):
+        m = self.momentum
+        self.running_mean = m * self.running_mean + (1 - m) * mu
+        self.running_var = m * self.running_var + (1 - m) * var

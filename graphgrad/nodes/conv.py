@@ -1,0 +1,178 @@
+"""Nodes for convolution and max pooling on (N, C, H, W) images, as in DLFS ch7.
+
+``im2col`` unrolls every filter-sized window of a zero-padded image into one row, so
+a convolution becomes one matrix product; ``col2im`` is its adjoint (overlapping
+windows add up). Max pooling works on the windows directly: it keeps, per window, the
+position of the first maximum (DLFS's argmax) and sends the gradient there.
+
+Each node's backward is the forward of its adjoint node, so with ``create_graph``
+the backward pass is itself recorded and can be differentiated again:
+
+    Im2col  ⟷  Col2im            MaxPool / PoolGather  ⟷  PoolScatter
+"""
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..node import Node
+from ..tensor import Tensor
+
+
+def output_size(size, filter_size, stride, pad):
+    """(size + 2·pad − filter_size) // stride + 1: output positions along one axis."""
+    out = (size + 2 * pad - filter_size) // stride + 1
+    if out < 1 or stride < 1 or pad < 0:
+        raise ValueError(
+            f"a window of {filter_size} with stride {stride} and pad {pad} does not fit "
+            f"an input of size {size}")
+    return out
+
+
+def windows(x, filter_h, filter_w, stride=1, pad=0):
+    """A view of shape (N, C, OH, OW, FH, FW): the window under each output position."""
+    if pad:
+        x = np.pad(x, [(0, 0), (0, 0), (pad, pad), (pad, pad)])
+    view = sliding_window_view(x, (filter_h, filter_w), axis=(2, 3))
+    return view[:, :, ::stride, ::stride]
+
+
+def im2col(input_data, filter_h, filter_w, stride=1, pad=0):
+    """(N, C, H, W) → (N·OH·OW, C·FH·FW): row (n, i, j) is the window of output (i, j).
+
+    The DLFS function, with the windows taken as one strided view and copied once.
+    """
+    n, c, h, w = np.shape(input_data)
+    oh, ow = output_size(h, filter_h, stride, pad), output_size(w, filter_w, stride, pad)
+    view = windows(input_data, filter_h, filter_w, stride, pad)
+    return view.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * filter_h * filter_w)
+
+
+def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
+    """(N·OH·OW, C·FH·FW) → (N, C, H, W): the adjoint of ``im2col``.
+
+    Each row is added back onto its window; where windows overlap the values sum.
+    """
+    n, c, h, w = input_shape
+    oh, ow = output_size(h, filter_h, stride, pad), output_size(w, filter_w, stride, pad)
+    col = np.reshape(col, (n, oh, ow, c, filter_h, filter_w)).transpose(0, 3, 4, 5, 1, 2)
+    img = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=col.dtype)
+    for y in range(filter_h):
+        for x in range(filter_w):
+            img[:, :, y:y + stride * oh:stride, x:x + stride * ow:stride] += col[:, :, y, x]
+    return img[:, :, pad:h + pad, pad:w + pad]
+
+
+def _apply(node, value):
+    """``node`` on ``value``: recorded when it is a Tensor (create_graph), else plain."""
+    return node(value) if isinstance(value, Tensor) else node.forward(value)
+
+
+class Im2col(Node):
+    """col = im2col(x): (N, C, H, W) → (N·OH·OW, C·FH·FW);   ∂L/∂x = col2im(∂L/∂col)."""
+
+    __slots__ = ("filter_h", "filter_w", "stride", "pad", "x_shape")
+    op = "im2col"
+
+    def __init__(self, filter_h, filter_w, stride=1, pad=0):
+        self.filter_h, self.filter_w, self.stride, self.pad = filter_h, filter_w, stride, pad
+
+    def forward(self, x):
+        self.x_shape = np.shape(x)
+        return im2col(x, self.filter_h, self.filter_w, self.stride, self.pad)
+
+    def backward(self, dout):
+        return _apply(
+            Col2im(self.x_shape, self.filter_h, self.filter_w, self.stride, self.pad), dout)
+
+
+class Col2im(Node):
+    """x = col2im(col) onto ``input_shape``;   ∂L/∂col = im2col(∂L/∂x)."""
+
+    __slots__ = ("input_shape", "filter_h", "filter_w", "stride", "pad")
+    op = "col2im"
+
+    def __init__(self, input_shape, filter_h, filter_w, stride=1, pad=0):
+        self.input_shape = tuple(input_shape)
+        self.filter_h, self.filter_w, self.stride, self.pad = filter_h, filter_w, stride, pad
+
+    def forward(self, col):
+        return col2im(col, self.input_shape, self.filter_h, self.filter_w, self.stride, self.pad)
+
+    def backward(self, dout):
+        return _apply(Im2col(self.filter_h, self.filter_w, self.stride, self.pad), dout)
+
+
+class PoolGather(Node):
+    """y[n, c, i, j] = x at position ``arg[n, c, i, j]`` (0 … PH·PW − 1, row-major) of
+    window (i, j) of the zero-padded x: (N, C, H, W) → (N, C, OH, OW);
+    ∂L/∂x = PoolScatter(∂L/∂y)."""
+
+    __slots__ = ("pool_h", "pool_w", "stride", "pad", "arg", "x_shape")
+    op = "pool_gather"
+    saved = ("arg",)
+
+    def __init__(self, pool_h, pool_w, stride=1, pad=0, arg=None):
+        self.pool_h, self.pool_w, self.stride, self.pad = pool_h, pool_w, stride, pad
+        self.arg = arg
+
+    def forward(self, x):
+        self.x_shape = np.shape(x)
+        view = windows(x, self.pool_h, self.pool_w, self.stride, self.pad)
+        y = np.zeros(self.arg.shape, dtype=np.result_type(x))
+        for k in range(self.pool_h * self.pool_w):
+            np.copyto(y, view[..., k // self.pool_w, k % self.pool_w], where=self.arg == k)
+        return y
+
+    def backward(self, dout):
+        return _apply(PoolScatter(self.x_shape, self.pool_h, self.pool_w, self.stride,
+                                  self.pad, self.arg), dout)
+
+
+class MaxPool(PoolGather):
+    """y[n, c, i, j] = max of window (i, j) of the zero-padded x (DLFS max pooling);
+    ∂L/∂x = ∂L/∂y sent to the first maximum of each window (DLFS's argmax)."""
+
+    __slots__ = ()
+    op = "max_pool"
+
+    def __init__(self, pool_h, pool_w, stride=1, pad=0):
+        super().__init__(pool_h, pool_w, stride, pad)
+
+    def forward(self, x):
+        self.x_shape = np.shape(x)
+        view = windows(x, self.pool_h, self.pool_w, self.stride, self.pad)
+        y = view[..., 0, 0].copy()
+        self.arg = np.zeros(y.shape, dtype=np.intp)
+        for k in range(1, self.pool_h * self.pool_w):
+            value = view[..., k // self.pool_w, k % self.pool_w]
+            np.copyto(self.arg, k, where=value > y)
+            np.maximum(y, value, out=y)
+        return y
+
+
+class PoolScatter(Node):
+    """dx = zeros of ``input_shape`` with each dy[n, c, i, j] added at position
+    ``arg[n, c, i, j]`` of window (i, j): the adjoint of PoolGather;
+    ∂L/∂dy = PoolGather(∂L/∂dx)."""
+
+    __slots__ = ("input_shape", "pool_h", "pool_w", "stride", "pad", "arg")
+    op = "pool_scatter"
+    saved = ("arg",)
+
+    def __init__(self, input_shape, pool_h, pool_w, stride, pad, arg):
+        self.input_shape = tuple(input_shape)
+        self.pool_h, self.pool_w, self.stride, self.pad = pool_h, pool_w, stride, pad
+        self.arg = arg
+
+    def forward(self, dy):
+        n, c, h, w = self.input_shape
+        p, s = self.pad, self.stride
+        oh, ow = np.shape(dy)[2:]
+        dx = np.zeros((n, c, h + 2 * p, w + 2 * p), dtype=np.result_type(dy))
+        for k in range(self.pool_h * self.pool_w):
+            y, x = divmod(k, self.pool_w)
+            dx[:, :, y:y + s * oh:s, x:x + s * ow:s] += dy * (self.arg == k)
+        return dx[:, :, p:h + p, p:w + p]
+
+    def backward(self, dout):
+        return _apply(PoolGather(self.pool_h, self.pool_w, self.stride, self.pad, self.arg),
+                      dout)

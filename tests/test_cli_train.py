@@ -1,0 +1,123 @@
+"""``graphgrad train`` (and the training part of ``graphgrad demo``): outputs,
+determinism, argument and dataset errors."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from graphgrad.cli import demo, main
+from graphgrad.datasets import load_mnist
+from graphgrad.models import SimpleConvNet, TwoLayerNet
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def write_idx(path, array):
+    """An uncompressed IDX file of unsigned bytes."""
+    header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory):
+    """300 training and 100 test images from the shipped MNIST, in IDX files."""
+    directory = tmp_path_factory.mktemp("idx")
+    (images, labels), _ = load_mnist(normalize=False, flatten=False)
+    images = images.reshape(-1, 28, 28)
+    for prefix, part in (("train", slice(0, 300)), ("t10k", slice(300, 400))):
+        write_idx(directory / f"{prefix}-images-idx3-ubyte", images[part])
+        write_idx(directory / f"{prefix}-labels-idx1-ubyte", labels[part])
+    return directory
+
+
+def train(capsys, *args):
+    code = main(["train", *map(str, args)])
+    return code, capsys.readouterr()
+
+
+def final_line(out):
+    return next(line for line in out.splitlines() if line.startswith("final:"))
+
+
+def test_short_run_writes_plot_and_weights(tmp_path, capsys):
+    plot, weights = tmp_path / "acc.png", tmp_path / "w.npz"
+    code, captured = train(capsys, "--dataset", "mnist", "--model", "twolayer",
+                           "--iters", 50, "--plot", plot, "--save", weights)
+    assert code == 0
+    assert plot.read_bytes().startswith(PNG_MAGIC)
+    net = TwoLayerNet(784, 50, 10)
+    net.load_params(weights)
+    assert "epoch 0.625: train acc" in captured.out  # 50 of the 80 steps of an epoch
+    test_acc = float(final_line(captured.out).split("test acc ")[1])
+    _, (x_test, t_test) = load_mnist()
+    assert net.accuracy(x_test, t_test) == pytest.approx(test_acc, abs=1e-4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["acc.png", "w.npz"]  # no temp files
+
+
+def test_same_seed_same_run(small_data, tmp_path, capsys):
+    runs = []
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        path = tmp_path / f"{name}.npz"
+        code, captured = train(capsys, "--data-dir", small_data, "--iters", 20, "--seed", seed,
+                               "--save", path)
+        assert code == 0
+        with np.load(path) as npz:
+            runs.append((final_line(captured.out), dict(npz)))
+    (line_a, w_a), (line_b, w_b), (line_c, w_c) = runs
+    assert line_a == line_b and line_a != line_c
+    for key in w_a:
+        np.testing.assert_array_equal(w_a[key], w_b[key])
+    assert not np.array_equal(w_a["W1"], w_c["W1"])
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adagrad", "rmsprop", "adam"])
+def test_convnet_with_each_optimizer(small_data, tmp_path, capsys, optimizer):
+    weights = tmp_path / "conv.npz"
+    code, captured = train(capsys, "--dataset", "fashion-mnist", "--data-dir", small_data,
+                           "--model", "convnet", "--iters", 3, "--batch-size", 10,
+                           "--lr", 0.001, "--optimizer", optimizer, "--save", weights)
+    assert code == 0 and "final: loss" in captured.out
+    SimpleConvNet().load_params(weights)
+
+
+def test_progress_bar_shows_loss_and_accuracy(small_data, capsys):
+    _, captured = train(capsys, "--data-dir", small_data, "--iters", 3)
+    assert "loss=" in captured.err and "test_acc=" in captured.err
+
+
+def test_missing_dataset_is_a_clear_error_with_exit_code_2(tmp_path, capsys):
+    code, captured = train(capsys, "--data-dir", tmp_path / "nowhere")
+    assert code == 2
+    assert "graphgrad train: error: dataset files missing in" in captured.err
+    assert "nowhere" in captured.err and "Traceback" not in captured.err
+
+
+def test_missing_dataset_exit_code_from_the_command_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "graphgrad.cli", "train", "--dataset", "fashion-mnist",
+         "--data-dir", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "dataset files missing" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["--iters", "0"], ["--batch-size", "-1"], ["--lr", "0"], ["--iters", "many"],
+    ["--dataset", "cifar"], ["--model", "resnet"], ["--optimizer", "lbfgs"],
+    ["--plot", "acc.txt"], ["--save", "w.pkl"],
+])
+def test_bad_arguments_are_argparse_errors(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", *args])
+    assert exit_info.value.code == 2
+    assert "graphgrad train: error: argument" in capsys.readouterr().err
+
+
+def test_demo_prints_the_numbers_and_a_test_accuracy(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    main(["demo"])
+    out = capsys.readouterr().out
+    assert "price: 715" in out and "dapple: 2.2" in out
+    assert (tmp_path / demo.SVG_PATH).exists() == (demo.viz is not None)
+    accuracy = float(out.split("test accuracy: ")[1])
+    assert accuracy > 0.85

@@ -1,0 +1,233 @@
+"""TwoLayerNet, SimpleConvNet and MultiLayerNet: the DLFS API, gradient checks,
+shared parameter arrays, weight files, and training on the shipped MNIST split."""
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+import graphgrad as gg
+from graphgrad.datasets import load_mnist
+from graphgrad.models import MultiLayerNet, SimpleConvNet, TwoLayerNet
+from graphgrad.nn import Affine, BatchNormalization, Dropout
+from graphgrad.optim import SGD, Adam
+from graphgrad.serialization import UnsafePickleError
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_mnist()
+
+
+def max_differences(model, x, t):
+    backprop, numerical = model.gradient(x, t), model.numerical_gradient(x, t)
+    assert backprop.keys() == numerical.keys() == model.params.keys()
+    for key in backprop:
+        assert backprop[key].shape == model.params[key].shape
+    return {key: np.abs(backprop[key] - numerical[key]).max() for key in backprop}
+
+
+def test_two_layer_net_gradient_check_as_in_dlfs(mnist):
+    (x_train, t_train), _ = mnist
+    np.random.seed(0)
+    net = TwoLayerNet(input_size=784, hidden_size=50, output_size=10)
+    differences = max_differences(net, x_train[:3], t_train[:3])
+    assert all(diff < 1e-6 for diff in differences.values()), differences
+
+
+def test_simple_conv_net_gradient_check_on_a_tiny_input():
+    np.random.seed(1)
+    net = SimpleConvNet(input_dim=(1, 10, 10), hidden_size=10, weight_init_std=0.1,
+                        conv_param={"filter_num": 3, "filter_size": 5, "pad": 0, "stride": 1})
+    assert net.params["W1"].shape == (3, 1, 5, 5) and net.params["W2"].shape == (27, 10)
+    x, t = np.random.rand(2, 1, 10, 10), np.array([3, 7])
+    differences = max_differences(net, x, t)
+    assert all(diff < 1e-7 for diff in differences.values()), differences
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+@pytest.mark.parametrize("use_batchnorm", [False, True])
+def test_multi_layer_net_gradient_check(activation, use_batchnorm):
+    np.random.seed(2)
+    net = MultiLayerNet(6, [5, 4], 3, activation=activation, use_batchnorm=use_batchnorm,
+                        weight_decay_lambda=0.1)
+    x, t = np.random.rand(4, 6), np.eye(3)[[0, 1, 2, 1]]
+    differences = max_differences(net, x, t)
+    assert all(diff < 1e-7 for diff in differences.values()), differences
+
+
+def test_multi_layer_net_layers_and_keys_as_in_dlfs():
+    net = MultiLayerNet(6, [5, 4], 3, use_dropout=True, dropout_ration=0.2,
+                        use_batchnorm=True)
+    assert list(net.layers) == [
+        "Affine1", "BatchNorm1", "Activation_function1", "Dropout1",
+        "Affine2", "BatchNorm2", "Activation_function2", "Dropout2", "Affine3"]
+    assert sorted(net.params) == sorted(
+        ["W1", "b1", "gamma1", "beta1", "W2", "b2", "gamma2", "beta2", "W3", "b3"])
+    assert isinstance(net.layers["BatchNorm1"], BatchNormalization)
+    assert isinstance(net.layers["Dropout2"], Dropout)
+    assert net.layers["Dropout2"].dropout_ratio == 0.2
+
+
+def test_multi_layer_net_weight_init_scales():
+    np.random.seed(3)
+    he = MultiLayerNet(1000, [500], 10, weight_init_std="he").params["W1"].std()
+    xavier = MultiLayerNet(1000, [500], 10, weight_init_std="xavier").params["W1"].std()
+    fixed = MultiLayerNet(1000, [500], 10, weight_init_std=0.01).params["W1"].std()
+    assert he == pytest.approx(np.sqrt(2 / 1000), rel=0.02)
+    assert xavier == pytest.approx(np.sqrt(1 / 1000), rel=0.02)
+    assert fixed == pytest.approx(0.01, rel=0.02)
+
+
+def test_weight_decay_adds_lambda_w_to_the_gradient():
+    np.random.seed(4)
+    plain = MultiLayerNet(5, [4], 3)
+    decayed = MultiLayerNet(5, [4], 3, weight_decay_lambda=0.5)
+    for key in plain.params:
+        decayed.params[key][...] = plain.params[key]
+    x, t = np.random.rand(2, 5), np.array([0, 2])
+    g_plain, g_decayed = plain.gradient(x, t), decayed.gradient(x, t)
+    for key in ("W1", "W2"):
+        np.testing.assert_allclose(g_decayed[key], g_plain[key] + 0.5 * plain.params[key])
+    np.testing.assert_allclose(g_decayed["b1"], g_plain["b1"])
+    penalty = 0.25 * sum(np.sum(plain.params[k] ** 2) for k in ("W1", "W2"))
+    assert decayed.loss(x, t) == pytest.approx(plain.loss(x, t) + penalty)
+
+
+def test_dropout_is_active_only_in_training_mode():
+    np.random.seed(5)
+    net = MultiLayerNet(5, [50], 3, use_dropout=True)
+    x = np.random.rand(4, 5)
+    np.testing.assert_array_equal(net.predict(x), net.predict(x))
+    assert not np.array_equal(net.predict(x, train_flg=True), net.predict(x))
+
+
+def test_params_are_the_layers_arrays_so_in_place_updates_train():
+    np.random.seed(6)
+    net = TwoLayerNet(4, 3, 2)
+    assert net.layers["Affine1"].W is net.params["W1"]
+    assert net.layers["Affine2"].b is net.params["b2"]
+    x, t = np.random.rand(8, 4), np.array([0, 1] * 4)
+    before = net.loss(x, t)
+    optimizer = SGD(lr=0.5)
+    for _ in range(20):
+        optimizer.update(net.params, net.gradient(x, t))
+    assert net.loss(x, t) < before
+    assert net.layers["Affine1"].W is net.params["W1"]
+
+
+def test_rebinding_a_parameter_is_reported_clearly():
+    net = TwoLayerNet(4, 3, 2)
+    net.params["W1"] = net.params["W1"] - 0.1
+    with pytest.raises(RuntimeError, match=r"params\['W1'\] is not an array the layers use"):
+        net.gradient(np.ones((1, 4)), np.array([0]))
+
+
+def test_gradient_does_not_compute_the_input_gradient():
+    net = TwoLayerNet(4, 3, 2)
+    x = np.ones((2, 4))
+    with gg.Tape() as tape:
+        net.loss_graph(x, np.array([0, 1]))
+    assert not tape.nodes[0].inputs[0].requires_grad  # the batch is a constant
+
+
+def test_predict_loss_accuracy_api():
+    np.random.seed(7)
+    net = TwoLayerNet(4, 3, 2)
+    x, labels = np.random.rand(250, 4), np.random.randint(0, 2, 250)
+    scores = net.predict(x)
+    assert isinstance(scores, np.ndarray) and scores.shape == (250, 2)
+    expected = np.mean(scores.argmax(axis=1) == labels)
+    assert net.accuracy(x, labels) == pytest.approx(expected)
+    assert net.accuracy(x, np.eye(2)[labels]) == pytest.approx(expected)
+    assert isinstance(net.loss(x, labels), float)
+    assert net.loss(x, labels) == pytest.approx(net.loss(x, np.eye(2)[labels]))
+
+
+# -- weight files ---------------------------------------------------------------------
+def test_save_and_load_round_trip_keeps_the_layers_arrays(tmp_path):
+    np.random.seed(8)
+    net, other = SimpleConvNet(input_dim=(1, 8, 8), hidden_size=5), SimpleConvNet(
+        input_dim=(1, 8, 8), hidden_size=5)
+    x = np.random.rand(3, 1, 8, 8)
+    path = tmp_path / "w.npz"
+    net.save_params(path)
+    arrays = dict(other.params)
+    other.load_params(path)
+    np.testing.assert_array_equal(other.predict(x), net.predict(x))
+    assert all(other.params[key] is arrays[key] for key in arrays)
+    assert os.listdir(tmp_path) == ["w.npz"]
+
+
+def test_load_a_dlfs_pickle(tmp_path):
+    np.random.seed(9)
+    net = TwoLayerNet(4, 3, 2)
+    weights = {key: np.random.rand(*value.shape) for key, value in net.params.items()}
+    path = tmp_path / "params.pkl"
+    with open(path, "wb") as file:
+        pickle.dump(weights, file)
+    net.load_params(path)
+    for key in weights:
+        np.testing.assert_array_equal(net.params[key], weights[key])
+
+
+class Exploit:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_loading_a_malicious_pickle_raises_and_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "params.pkl"
+    with open(path, "wb") as file:
+        pickle.dump({"W1": Exploit(marker)}, file)
+    net = TwoLayerNet(4, 3, 2)
+    before = {key: value.copy() for key, value in net.params.items()}
+    with pytest.raises(UnsafePickleError, match="forbidden global"):
+        net.load_params(path)
+    assert not marker.exists()
+    for key in before:
+        np.testing.assert_array_equal(net.params[key], before[key])
+
+
+def test_load_refuses_mismatched_shapes_and_keys(tmp_path):
+    net = TwoLayerNet(4, 3, 2)
+    path = tmp_path / "w.npz"
+    TwoLayerNet(5, 3, 2).save_params(path)
+    with pytest.raises(ValueError, match=r"'W1' has shape \(5, 3\), the model's has \(4, 3\)"):
+        net.load_params(path)
+    SimpleConvNet(input_dim=(1, 8, 8), hidden_size=5).save_params(path)
+    with pytest.raises(ValueError, match=r"unexpected \['W3', 'b3'\]"):
+        net.load_params(path)
+
+
+# -- learning -------------------------------------------------------------------------
+def test_two_layer_net_reaches_88_percent_within_2000_iterations(mnist):
+    (x_train, t_train), (x_test, t_test) = mnist
+    np.random.seed(0)
+    net = TwoLayerNet(input_size=784, hidden_size=50, output_size=10)
+    optimizer = SGD(lr=0.1)
+    accuracy = 0.0
+    for step in range(1, 2001):
+        batch = np.random.choice(len(x_train), 100)
+        optimizer.update(net.params, net.gradient(x_train[batch], t_train[batch]))
+        if step % 100 == 0:
+            accuracy = net.accuracy(x_test, t_test)
+            if accuracy >= 0.88:
+                break
+    assert accuracy >= 0.88, f"held-out accuracy {accuracy} after {step} iterations"
+
+
+def test_simple_conv_net_learns_a_small_batch(mnist):
+    (x_train, t_train), _ = mnist
+    x, t = x_train[:50].reshape(50, 1, 28, 28), t_train[:50]
+    np.random.seed(10)
+    net = SimpleConvNet(conv_param={"filter_num": 8, "filter_size": 5, "pad": 0, "stride": 1})
+    before = net.loss(x, t)
+    optimizer = Adam(lr=0.01)
+    for _ in range(15):
+        optimizer.update(net.params, net.gradient(x, t))
+    assert net.loss(x, t) < 0.2 * before

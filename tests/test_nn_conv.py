@@ -1,0 +1,229 @@
+"""im2col/col2im, the Convolution and Pooling layers and their nodes: forward against
+direct loops, gradcheck over stride/pad combinations, the standalone protocol, and
+second derivatives through the adjoint node pairs."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import graphgrad as gg
+from graphgrad.nn import Convolution, Pooling, col2im, im2col
+from graphgrad.nodes import Col2im, Im2col, MaxPool
+from graphgrad.testing import gradcheck, numerical_gradient
+
+
+def padded(x, pad):
+    return np.pad(x, [(0, 0), (0, 0), (pad, pad), (pad, pad)])
+
+
+def conv_reference(x, W, b, stride, pad):
+    """out[n, f, i, j] = Σ x_pad[n, :, window (i, j)] · W[f] + b[f], by loops."""
+    x = padded(x, pad)
+    fn, _, fh, fw = W.shape
+    oh = (x.shape[2] - fh) // stride + 1
+    ow = (x.shape[3] - fw) // stride + 1
+    out = np.empty((x.shape[0], fn, oh, ow))
+    for n in range(x.shape[0]):
+        for f in range(fn):
+            for i in range(oh):
+                for j in range(ow):
+                    patch = x[n, :, i * stride:i * stride + fh, j * stride:j * stride + fw]
+                    out[n, f, i, j] = np.sum(patch * W[f]) + b[f]
+    return out
+
+
+def pool_reference(x, ph, pw, stride, pad):
+    """out[n, c, i, j] = max of window (i, j) of the zero-padded x, by loops."""
+    x = padded(x, pad)
+    oh = (x.shape[2] - ph) // stride + 1
+    ow = (x.shape[3] - pw) // stride + 1
+    out = np.empty(x.shape[:2] + (oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]
+            out[:, :, i, j] = window.max(axis=(2, 3))
+    return out
+
+
+@st.composite
+def windows(draw, max_side=6):
+    """(input shape, filter size, stride, pad) with the window fitting the padded input."""
+    fh, fw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride, pad = draw(st.integers(1, 3)), draw(st.integers(0, 2))
+    h = draw(st.integers(max(fh - 2 * pad, 1), max_side))
+    w = draw(st.integers(max(fw - 2 * pad, 1), max_side))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w)
+    return shape, (fh, fw), stride, pad
+
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+def values(shape, seed):
+    return np.random.default_rng(seed).normal(size=shape)
+
+
+def distinct_values(shape, seed):
+    """Distinct magnitudes k / (size + 1), k = 1 … size, of both signs: no two values
+    and no value and the zero padding tie, so max pooling is differentiable there."""
+    size = int(np.prod(shape))
+    k = np.random.default_rng(seed).permutation(size) + 1
+    return (np.where(k % 2, 1, -1) * k / (size + 1)).reshape(shape)
+
+
+# -- im2col / col2im ----------------------------------------------------------------
+def test_im2col_shapes_as_in_dlfs():
+    assert im2col(np.random.rand(1, 3, 7, 7), 5, 5, stride=1, pad=0).shape == (9, 75)
+    assert im2col(np.random.rand(10, 3, 7, 7), 5, 5, stride=1, pad=0).shape == (90, 75)
+
+
+@given(windows(), seeds)
+def test_im2col_rows_are_the_windows(case, seed):
+    shape, (fh, fw), stride, pad = case
+    x = values(shape, seed)
+    col = im2col(x, fh, fw, stride, pad)
+    x_pad = padded(x, pad)
+    n, _, h, w = shape
+    oh, ow = (h + 2 * pad - fh) // stride + 1, (w + 2 * pad - fw) // stride + 1
+    assert col.shape == (n * oh * ow, shape[1] * fh * fw)
+    row = 0
+    for k in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                window = x_pad[k, :, i * stride:i * stride + fh, j * stride:j * stride + fw]
+                np.testing.assert_array_equal(col[row], window.ravel())
+                row += 1
+
+
+@given(windows(), seeds)
+def test_col2im_is_the_adjoint_of_im2col(case, seed):
+    shape, (fh, fw), stride, pad = case
+    x = values(shape, seed)
+    col = im2col(x, fh, fw, stride, pad)
+    c = values(col.shape, seed + 1)
+    back = col2im(c, shape, fh, fw, stride, pad)
+    assert back.shape == shape
+    assert np.sum(col * c) == pytest.approx(np.sum(x * back), rel=1e-10, abs=1e-10)
+
+
+def test_windows_that_do_not_fit_raise_a_clear_error():
+    with pytest.raises(ValueError, match="window of 5 with stride 1 and pad 0 does not fit"):
+        Convolution(np.ones((1, 1, 5, 5)), np.zeros(1)).forward(np.ones((1, 1, 4, 4)))
+
+
+# -- Convolution ---------------------------------------------------------------------
+@given(windows(), st.integers(1, 3), seeds)
+def test_convolution_forward_matches_loops(case, fn, seed):
+    shape, (fh, fw), stride, pad = case
+    x, W, b = values(shape, seed), values((fn, shape[1], fh, fw), seed + 1), values(fn, seed + 2)
+    out = Convolution(W, b, stride, pad).forward(x)
+    np.testing.assert_allclose(out, conv_reference(x, W, b, stride, pad), atol=1e-12)
+
+
+@given(windows(max_side=5), st.integers(1, 2), seeds)
+def test_convolution_gradcheck(case, fn, seed):
+    shape, (fh, fw), stride, pad = case
+    x, W, b = values(shape, seed), values((fn, shape[1], fh, fw), seed + 1), values(fn, seed + 2)
+    assert gradcheck(lambda x, W, b: Convolution(W, b, stride, pad)(x), [x, W, b])
+
+
+def test_convolution_standalone_sets_dW_db():
+    x, W, b = values((2, 3, 6, 5), 0), values((4, 3, 3, 2), 1), values(4, 2)
+    layer = Convolution(W, b, stride=2, pad=1)
+    out = layer.forward(x)
+    dout = values(out.shape, 3)
+    dx = layer.backward(dout)
+
+    def loss(_):
+        return np.sum(conv_reference(x, W, b, 2, 1) * dout)
+
+    np.testing.assert_allclose(dx, numerical_gradient(loss, x), atol=1e-7)
+    np.testing.assert_allclose(layer.dW, numerical_gradient(loss, W), atol=1e-7)
+    np.testing.assert_allclose(layer.db, dout.sum(axis=(0, 2, 3)))
+
+
+def test_convolution_records_im2col_under_its_scope():
+    layer = Convolution(values((2, 1, 3, 3), 4), np.zeros(2))
+    with gg.Tape() as tape:
+        layer(gg.tensor(values((1, 1, 5, 5), 5)))
+    assert isinstance(tape.nodes[0], Im2col)
+    assert {node.scope.name for node in tape.nodes} == {"Convolution"}
+
+
+def test_constant_input_records_no_im2col():
+    layer = Convolution(values((2, 1, 3, 3), 4), np.zeros(2))
+    with gg.Tape() as tape:
+        layer(gg.tensor(values((1, 1, 5, 5), 5), requires_grad=False))
+    assert not any(isinstance(node, Im2col) for node in tape.nodes)
+
+
+# -- Pooling --------------------------------------------------------------------------
+@given(windows(), seeds)
+def test_pooling_forward_matches_loops(case, seed):
+    shape, (ph, pw), stride, pad = case
+    x = values(shape, seed)
+    out = Pooling(ph, pw, stride, pad).forward(x)
+    np.testing.assert_array_equal(out, pool_reference(x, ph, pw, stride, pad))
+
+
+@given(windows(), seeds)
+def test_pooling_gradcheck(case, seed):
+    shape, (ph, pw), stride, pad = case
+    assert gradcheck(Pooling(ph, pw, stride, pad), [distinct_values(shape, seed)])
+
+
+def test_pooling_standalone_sends_gradient_to_the_first_maximum():
+    x = np.array([[[[1.0, 3.0, 2.0, 2.0],
+                    [3.0, 0.0, 2.0, 2.0]]]])
+    layer = Pooling(2, 2, stride=2)
+    np.testing.assert_array_equal(layer.forward(x), [[[[3.0, 2.0]]]])
+    np.testing.assert_array_equal(layer.backward(np.array([[[[10.0, 20.0]]]])),
+                                  [[[[0, 10, 20, 0], [0, 0, 0, 0]]]])
+
+
+def test_pooling_pads_with_zeros_as_dlfs_does():
+    x = -np.ones((1, 1, 2, 2))
+    layer = Pooling(2, 2, stride=2, pad=1)
+    np.testing.assert_array_equal(layer.forward(x), np.zeros((1, 1, 2, 2)))
+    np.testing.assert_array_equal(layer.backward(np.ones((1, 1, 2, 2))), np.zeros_like(x))
+
+
+def test_pooling_records_one_max_pool_node():
+    with gg.Tape() as tape:
+        Pooling(2, 2, 2)(gg.tensor(values((1, 2, 4, 4), 6)))
+    assert [type(node) for node in tape.nodes] == [MaxPool]
+    assert tape.nodes[0].scope.name == "Pooling"
+
+
+def test_nodes_work_standalone_in_the_dlfs_style():
+    x = values((2, 3, 5, 5), 7)
+    node = Im2col(3, 3, stride=2, pad=1)
+    col = node.forward(x)
+    np.testing.assert_array_equal(node.backward(col), col2im(col, x.shape, 3, 3, 2, 1))
+    np.testing.assert_array_equal(Col2im(x.shape, 3, 3, 2, 1).forward(col), node.backward(col))
+    pool = MaxPool(2, 2, stride=2)
+    y = pool.forward(x)
+    assert pool.backward(np.ones_like(y)).sum() == y.size
+
+
+# -- second derivatives through Col2im, PoolScatter and PoolGather -----------------
+@pytest.mark.parametrize("layer", [
+    Convolution(values((2, 2, 3, 3), 8), values(2, 9), stride=2, pad=1),
+    Pooling(2, 3, stride=1, pad=1),
+])
+def test_hessian_vector_product_matches_central_differences(layer):
+    x0, v = distinct_values((2, 2, 5, 5), 10), values((2, 2, 5, 5), 11)
+    w = None
+
+    def gradient(x, create_graph=False):
+        nonlocal w
+        out = layer(x)
+        w = values(out.shape, 12) if w is None else w
+        (g,) = gg.grad(gg.sum(out * out * w), x, create_graph=create_graph)
+        return g
+
+    x = gg.tensor(x0)
+    (hv,) = gg.grad(gg.sum(gradient(x, create_graph=True) * v), x)
+    h = 1e-6
+    plus = gradient(gg.tensor(x0 + h * v)).data
+    minus = gradient(gg.tensor(x0 - h * v)).data
+    np.testing.assert_allclose(hv.data, (plus - minus) / (2 * h), atol=1e-6)
