@@ -14,7 +14,7 @@ from .functions import (
 )
 from .node import Node
 from .replay import compile
-from .recording import Scope, Tape, is_grad_enabled, no_grad, scope
+from .recording import Scope, Tape, detect_anomaly, is_grad_enabled, no_grad, scope
 from .tensor import Tensor, tensor
 
 __version__ = "0.1.0"

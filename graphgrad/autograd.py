@@ -18,6 +18,8 @@ import operator
 
 import numpy as np
 
+from .node import check_finite
+from .recording import state
 from .tensor import Tensor
 
 _by_id = operator.attrgetter("id")
@@ -58,6 +60,7 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, ord
     for root, seed in zip(roots, seeds):
         pending[root] = seed if root not in pending else pending[root] + seed
     keep = _GradStore() if wanted is None else wanted.__setitem__
+    anomaly = state.anomaly
     for node in order:
         out = node._output()
         dout = pending.pop(out)
@@ -69,6 +72,9 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, ord
             grads = node.backward(dout)
         if len(node.inputs) == 1:
             grads = (grads,)
+        if anomaly:
+            for dx in grads:
+                check_finite(node, dx, "gradient in backward")
         for x, dx in zip(node.inputs, grads):
             if x.requires_grad:
                 pending[x] = dx if x not in pending else pending[x] + dx

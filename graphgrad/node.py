@@ -11,6 +11,8 @@ Called on tensors, ``node(x, y)`` runs ``forward`` on their data and, when any i
 requires grad, records the node: it keeps its inputs, the output keeps the node as
 its ``creator``, and every active ``Tape`` appends it.
 """
+import os
+import traceback
 import weakref
 
 import numpy as np
@@ -29,7 +31,7 @@ class Node:
     same ``backward`` code records a differentiable graph.
     """
 
-    __slots__ = ("inputs", "_output", "scope", "id", "freed", "__weakref__")
+    __slots__ = ("inputs", "_output", "scope", "id", "freed", "origin", "__weakref__")
     op = "?"
     saved = ()
     saved_inputs = {}
@@ -42,6 +44,9 @@ class Node:
         except (ValueError, TypeError, IndexError) as error:
             kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(error, k))
             raise kind(f"{self.describe(inputs)}: {error}") from error
+        if state.anomaly:
+            self.origin, self.scope = user_frame(), state.scope
+            check_finite(self, y, "forward value")
         if state.enabled:
             for t in inputs:
                 if t.requires_grad:
@@ -101,6 +106,27 @@ class Node:
 
     def __repr__(self):
         return f"<{self.name} {self.op!r}>"
+
+
+def user_frame():
+    """``file:line`` of the innermost caller outside graphgrad (where a node was made)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(package):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+    return "unknown"
+
+
+def check_finite(node, value, what):
+    """Raise FloatingPointError if ``value`` holds a NaN or Inf (anomaly mode)."""
+    if value is None or np.all(np.isfinite(getattr(value, "data", value))):
+        return
+    scope = f" in scope {'/'.join(s.name for s in node.scope.path())!r}" if getattr(
+        node, "scope", None) else ""
+    origin = getattr(node, "origin", "unknown (recorded outside detect_anomaly)")
+    raise FloatingPointError(
+        f"detect_anomaly: {node.name} ({node.op}){scope} produced a non-finite "
+        f"{what}; the node was recorded at {origin}")
 
 
 def _constant(value):

@@ -39,6 +39,19 @@ def no_grad():
         state.enabled = previous
 
 
+@contextmanager
+def detect_anomaly():
+    """Raise ``FloatingPointError`` at the first NaN or Inf a node produces, in the
+    forward pass or in backward, naming the node (op, scope) and the line of user
+    code that recorded it. Each value is checked, so this is slow: for debugging."""
+    previous = state.anomaly
+    state.anomaly = True
+    try:
+        yield
+    finally:
+        state.anomaly = previous
+
+
 def is_grad_enabled():
     """True when operations on tensors that require grad are recorded."""
     return state.enabled

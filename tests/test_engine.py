@@ -245,3 +245,26 @@ def test_modifying_unsaved_data_is_allowed():
     w.data = w.data * 2  # Add saves nothing of w: its gradient is still right
     y.backward()
     np.testing.assert_array_equal(w.grad, np.ones(3))
+
+
+def test_detect_anomaly_names_the_forward_node_and_its_line():
+    x = gg.tensor(np.array([1.0, -1.0]), name="x")
+    with gg.detect_anomaly(), np.errstate(invalid="ignore"):
+        with pytest.raises(FloatingPointError, match=r"Log \(log\) in scope 'loss'.*"
+                                                     r"forward value.*test_engine.py"):
+            with gg.scope("loss"):
+                gg.log(x)
+
+
+def test_detect_anomaly_catches_backward():
+    x = gg.tensor(np.array([0.0, 1.0]))
+    with gg.detect_anomaly(), np.errstate(divide="ignore", invalid="ignore"):
+        y = gg.sum(x ** 0.5)  # finite forward, infinite derivative at 0
+        with pytest.raises(FloatingPointError, match=r"Pow \(\*\*\).*gradient in backward"):
+            y.backward()
+
+
+def test_anomaly_mode_is_off_by_default():
+    with np.errstate(divide="ignore"):
+        y = gg.log(gg.tensor(np.array([0.0])))
+    assert np.isneginf(y.data).all()
