@@ -51,10 +51,11 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, ord
     """
     if order is None:
         order = reverse_order(roots)
+    last_write = state.last_write  # no node recorded after it can be affected
     for node in order:
         if node.freed:
             _raise_freed(node)
-        if node.saved_inputs or node.saved_output:
+        if node.id < last_write:
             _check_not_rewritten(node)
     pending = {}
     for root, seed in zip(roots, seeds):
@@ -96,21 +97,20 @@ def _backward_recorded(node, dout):
 
 
 class _GradStore:
-    """Accumulates gradients into ``.grad``: each stored array is writable and not
-    shared with another tensor of the sweep (one passed on unchanged, as ``+``
-    does, is copied), so updating a ``.grad`` in place is safe."""
+    """Accumulates gradients into ``.grad``. A leaf's (a parameter's: what users
+    update in place) is a writable array of its own, copied if the sweep shares it
+    with another tensor; an intermediate's may share memory with another
+    intermediate's (``+`` passes its gradient on unchanged)."""
 
     def __init__(self):
         self.stored = set()
 
     def __call__(self, t, g):
-        if type(g) is np.ndarray and (id(g) in self.stored or not g.flags.writeable):
+        if t.creator is None and type(g) is np.ndarray and (
+                id(g) in self.stored or not g.flags.writeable):
             g = g.copy()
-        if t.grad is None:
-            t.grad = g
-            self.stored.add(id(g))
-        else:
-            t.grad = t.grad + g
+        self.stored.add(id(g))
+        t.grad = g if t.grad is None else t.grad + g
 
 
 def _check_not_rewritten(node):

@@ -18,6 +18,7 @@ class _State:
     tapes = ()  # active Tape objects, outermost first
     scope = None  # innermost active Scope
     anomaly = False  # check every value and gradient for NaN/Inf
+    last_write = 0  # clock tick of the latest write to any Tensor.data
 
 
 state = _State()

@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from .recording import clock
+from .recording import clock, state
 
 
 class Tensor:
@@ -36,7 +36,7 @@ class Tensor:
     def data(self, value):
         # ``t.data -= x`` ends with this assignment too, so in-place updates are seen
         self._data = value
-        self.written_at = next(clock)
+        self.written_at = state.last_write = next(clock)
 
     # -- numpy-like properties -------------------------------------------------
     @property

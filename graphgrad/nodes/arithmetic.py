@@ -54,7 +54,9 @@ class Mul(Node):
     def backward(self, dout):
         xp = get_namespace(dout)
         x, y = self.x, self.y
-        return xp.sum_to(dout * y, shape_of(x)), xp.sum_to(dout * x, shape_of(y))
+        gx = xp.sum_to(dout * y, shape_of(x)) if needs_grad(self, 0) else None
+        gy = xp.sum_to(dout * x, shape_of(y)) if needs_grad(self, 1) else None
+        return gx, gy
 
 
 class Div(Node):
@@ -73,7 +75,8 @@ class Div(Node):
         xp = get_namespace(dout)
         x, y = self.x, self.y
         gx = dout / y
-        return xp.sum_to(gx, shape_of(x)), xp.sum_to(-gx * x / y, shape_of(y))
+        gy = xp.sum_to(-gx * x / y, shape_of(y)) if needs_grad(self, 1) else None
+        return xp.sum_to(gx, shape_of(x)), gy
 
 
 class Neg(Node):

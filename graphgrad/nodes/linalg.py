@@ -26,6 +26,9 @@ class MatMul(Node):
         xp = get_namespace(dout)
         x, y = self.x, self.y
         x_shape, y_shape = shape_of(x), shape_of(y)
+        if len(x_shape) == 2 and len(y_shape) == 2:  # the common case, kept short
+            return (dout @ y.T if needs_grad(self, 0) else None,
+                    x.T @ dout if needs_grad(self, 1) else None)
         if len(x_shape) == 1 and len(y_shape) == 1:  # inner product
             return dout * y, dout * x
         # promote 1-D operands to matrices, as matmul does, and dout to match
