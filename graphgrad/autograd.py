@@ -60,13 +60,16 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, ord
     pending = {}
     for root, seed in zip(roots, seeds):
         pending[root] = seed if root not in pending else pending[root] + seed
-    keep = _GradStore() if wanted is None else wanted.__setitem__
+    stored = set() if wanted is None else None  # ids of arrays put in .grad
     anomaly = state.anomaly
     for node in order:
         out = node._output()
         dout = pending.pop(out)
-        if wanted is None or out in wanted:
-            keep(out, dout)
+        if wanted is None:
+            stored.add(id(dout))
+            out.grad = dout if out.grad is None else out.grad + dout
+        elif out in wanted:
+            wanted[out] = dout
         if create_graph:
             grads = _backward_recorded(node, dout)
         else:
@@ -81,9 +84,11 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, ord
                 pending[x] = dx if x not in pending else pending[x] + dx
         if not retain_graph:
             node.free()
-    for x, dx in pending.items():
-        if wanted is None or x in wanted:
-            keep(x, dx)
+    for x, dx in pending.items():  # the leaves
+        if wanted is None:
+            _store_leaf(x, dx, stored)
+        elif x in wanted:
+            wanted[x] = dx
 
 
 def _backward_recorded(node, dout):
@@ -96,21 +101,15 @@ def _backward_recorded(node, dout):
         node.swap_saved(old)
 
 
-class _GradStore:
-    """Accumulates gradients into ``.grad``. A leaf's (a parameter's: what users
+def _store_leaf(t, g, stored):
+    """Accumulate a leaf's gradient. A leaf's ``.grad`` (a parameter's: what users
     update in place) is a writable array of its own, copied if the sweep shares it
-    with another tensor; an intermediate's may share memory with another
-    intermediate's (``+`` passes its gradient on unchanged)."""
-
-    def __init__(self):
-        self.stored = set()
-
-    def __call__(self, t, g):
-        if t.creator is None and type(g) is np.ndarray and (
-                id(g) in self.stored or not g.flags.writeable):
-            g = g.copy()
-        self.stored.add(id(g))
-        t.grad = g if t.grad is None else t.grad + g
+    with another tensor (``+`` passes its gradient on unchanged); an intermediate's
+    ``.grad`` may share memory with another intermediate's."""
+    if type(g) is np.ndarray and (id(g) in stored or not g.flags.writeable):
+        g = g.copy()
+    stored.add(id(g))
+    t.grad = g if t.grad is None else t.grad + g
 
 
 def _check_not_rewritten(node):
