@@ -11,7 +11,7 @@ def _keep_numbers_weak(ufunc):
     ``x`` keeps float32 gradients (∂/∂x involves log 2)."""
     def apply(x):
         y = ufunc(x)
-        return float(y) if isinstance(x, (int, float)) else y
+        return float(y) if type(x) in (int, float) else y  # not np.float64, a subclass
     apply.__name__ = apply.__qualname__ = ufunc.__name__
     return apply
 

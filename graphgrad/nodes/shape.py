@@ -36,7 +36,10 @@ class Transpose(Node):
         return np.transpose(x, self.axes)
 
     def backward(self, dout):
-        inverse = None if self.axes is None else tuple(np.argsort(self.axes))
+        if self.axes is None:
+            inverse = None
+        else:  # negative axes count from the end, as in np.transpose
+            inverse = tuple(np.argsort([a % len(self.axes) for a in self.axes]))
         return get_namespace(dout).transpose(dout, inverse)
 
 

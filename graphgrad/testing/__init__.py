@@ -3,13 +3,13 @@
 * ``numerical_gradient(f, x)`` — the DLFS central difference over an N-d array;
 * ``gradcheck(fn, inputs)`` — backprop against central differences, or a
   ``GradcheckError`` naming the input, the element and both values;
+* ``gradgradcheck(fn, inputs)`` — the same for second derivatives;
 * ``graphgrad.testing.strategies`` — hypothesis strategies for arrays, tensors and
   random expression graphs.
 """
 import numpy as np
 
 from ..autograd import grad
-from ..recording import no_grad
 from ..tensor import Tensor, tensor
 
 
@@ -48,8 +48,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """
     inputs = [x if isinstance(x, Tensor) else tensor(x) for x in inputs]
     out = fn(*inputs)
-    v = np.random.default_rng(seed).uniform(0.5, 1.5, np.shape(out.data))
-    v = v.astype(out.dtype) * np.where(np.arange(v.size).reshape(v.shape) % 2, -1, 1)
+    v = _direction(out.shape, out.dtype, seed)
     checked = [x for x in inputs if x.requires_grad]
     analytic = grad(out, checked, grad_outputs=v) if checked else []
     for i, x in enumerate(inputs):
@@ -58,20 +57,48 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     return True
 
 
+def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Check second derivatives: ``gradcheck`` of the first derivatives of ``fn``,
+    as computed by ``grad(..., create_graph=True)`` (projected on fixed random
+    directions, so the result is one number whose gradient is a Hessian product)."""
+    inputs = [x if isinstance(x, Tensor) else tensor(x) for x in inputs]
+
+    def first_derivatives(*xs):
+        out = fn(*xs)
+        wrt = [x for x in xs if x.requires_grad]
+        grads = grad(out, wrt, grad_outputs=_direction(out.shape, out.dtype, seed),
+                     create_graph=True)
+        total = 0.0
+        for k, g in enumerate(grads):
+            total = total + (g * _direction(g.shape, g.dtype, seed + 1 + k)).sum()
+        return total
+
+    return gradcheck(first_derivatives, inputs, eps, atol, rtol, seed)
+
+
+def _direction(shape, dtype, seed):
+    """A fixed random direction: magnitudes in [0.5, 1.5], alternating signs."""
+    v = np.random.default_rng(seed).uniform(0.5, 1.5, shape)
+    v = v * np.where(np.arange(v.size).reshape(shape) % 2, -1, 1)
+    return v.astype(dtype) if v.ndim else dtype.type(v)
+
+
 def _compare(fn, inputs, x, position, analytic, v, eps, atol, rtol):
     original = x.data
     base = np.array(original, dtype=np.result_type(original))
 
     def projected(values):
         x.data = values.reshape(base.shape) if base.ndim else values[()]
-        with no_grad():
-            return float(np.sum(np.asarray(fn(*inputs).data) * v))
+        return float(np.sum(np.asarray(fn(*inputs).data) * v))
 
     try:
         numeric = numerical_gradient(projected, base.copy(), eps)
     finally:
         x.data = original
-    analytic = np.broadcast_to(np.asarray(analytic), base.shape)
+    if np.shape(analytic) != base.shape:
+        raise GradcheckError(
+            f"gradcheck: input {position} has shape {base.shape} but its backprop "
+            f"gradient has shape {np.shape(analytic)}")
     bad = ~(np.abs(analytic - numeric) <= atol + rtol * np.abs(numeric))
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])

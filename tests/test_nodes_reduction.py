@@ -1,0 +1,149 @@
+"""Sum, Mean, Max, SumTo, BroadcastTo: backprop against central differences and closed
+forms, over every kind of ``axis`` (None, int, negative, tuple, empty tuple).
+
+Max has a kink where elements tie, so its inputs are drawn ``separated``.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
+
+import graphgrad as gg
+from graphgrad.nodes import BroadcastTo, Max, Mean, Sum, SumTo
+from graphgrad.testing import gradcheck
+from graphgrad.testing.strategies import arrays, shapes, shapes_broadcasting_to
+
+REDUCTIONS = {"Sum": gg.sum, "Mean": gg.mean, "Max": gg.max}
+AXES = [None, 0, -1, (0, 2), (-1, 0), ()]
+X = np.random.default_rng(0).permutation(24).reshape(2, 3, 4) * 0.25 - 3  # distinct values
+# (shape of x, shape it broadcasts to)
+BROADCASTS = [((3, 1), (2, 3, 4)), ((), (2, 2)), ((4,), (3, 4)), ((1, 3), (2, 3)),
+              ((2, 3), (2, 3))]
+
+
+def grads(fn, *values):
+    """The gradient of Σ fn(*values) with respect to each value, by backprop."""
+    inputs = [gg.tensor(v) for v in values]
+    return [g.data for g in gg.grad(gg.sum(fn(*inputs)), inputs)]
+
+
+def any_axis(ndim):
+    """``axis`` arguments valid for an array of ``ndim`` axes."""
+    if ndim == 0:
+        return st.none()
+    return st.none() | st.integers(-ndim, ndim - 1) | hnp.valid_tuple_axes(ndim)
+
+
+# -- (a) central differences ------------------------------------------------------------
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", AXES)
+@pytest.mark.parametrize("name", REDUCTIONS)
+def test_gradcheck_reductions(name, axis, keepdims):
+    assert gradcheck(lambda x: REDUCTIONS[name](x, axis, keepdims), [X])
+
+
+@pytest.mark.parametrize("x_shape, shape", BROADCASTS)
+def test_gradcheck_broadcast_to_and_sum_to(x_shape, shape):
+    rng = np.random.default_rng(0)
+    assert gradcheck(lambda x: gg.broadcast_to(x, shape), [rng.normal(size=x_shape)])
+    assert gradcheck(lambda y: gg.sum_to(y, x_shape), [rng.normal(size=shape)])
+
+
+# -- (b) properties over random shapes and values -------------------------------------------
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+@given(data=st.data())
+def test_reduction_gradients_match_central_differences(name, data):
+    x = data.draw(arrays(separated=name == "Max"), label="x")
+    axis = data.draw(any_axis(x.ndim), label="axis")
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    assert gradcheck(lambda t: REDUCTIONS[name](t, axis, keepdims), [x])
+    (g,) = grads(lambda t: REDUCTIONS[name](t, axis, keepdims), x)
+    assert np.shape(g) == x.shape
+
+
+@given(shapes().flatmap(lambda shape: st.tuples(st.just(shape), shapes_broadcasting_to(shape))),
+       st.data())
+def test_broadcast_to_and_sum_to_are_adjoint(shapes_, data):
+    """⟨broadcast_to(x), y⟩ = ⟨x, sum_to(y)⟩, and both backprop to central differences."""
+    shape, x_shape = shapes_
+    x = data.draw(arrays(x_shape), label="x")
+    y = data.draw(arrays(shape), label="y")
+    assert gradcheck(lambda t: gg.broadcast_to(t, shape), [x])
+    assert gradcheck(lambda t: gg.sum_to(t, x_shape), [y])
+    np.testing.assert_allclose(np.sum(np.broadcast_to(x, shape) * y),
+                               np.sum(x * gg.sum_to(y, x_shape).data), atol=1e-9)
+
+
+# -- (c) the nodes alone, DLFS layer style ------------------------------------------------------
+
+def test_sum_layer():
+    dout = np.array([[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]])
+    layer = Sum(axis=1)
+    np.testing.assert_array_equal(layer.forward(X), X.sum(axis=1))
+    np.testing.assert_array_equal(layer.backward(dout), np.repeat(dout[:, None, :], 3, axis=1))
+
+
+def test_sum_layer_over_all_axes_with_keepdims():
+    layer = Sum(keepdims=True)
+    np.testing.assert_array_equal(layer.forward(X), [[[X.sum()]]])
+    np.testing.assert_array_equal(layer.backward(np.array([[[2.0]]])), np.full(X.shape, 2.0))
+
+
+def test_mean_layer():
+    dout = np.array([1.0, 2.0, 3.0])
+    layer = Mean(axis=(0, -1))
+    np.testing.assert_allclose(layer.forward(X), X.mean(axis=(0, 2)))
+    np.testing.assert_allclose(layer.backward(dout), np.broadcast_to(dout[:, None] / 8, X.shape))
+
+
+def test_max_layer_sends_the_gradient_to_the_maximum():
+    x = np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    layer = Max(axis=1)
+    np.testing.assert_array_equal(layer.forward(x), [5.0, 7.0])
+    np.testing.assert_array_equal(layer.backward(np.array([10.0, 20.0])),
+                                  [[0, 10, 0], [20, 0, 0]])
+
+
+def test_max_layer_splits_ties_evenly():
+    layer = Max()
+    assert layer.forward(np.array([1.0, 3.0, 3.0])) == 3.0
+    np.testing.assert_array_equal(layer.backward(1.0), [0.0, 0.5, 0.5])
+    # which central differences agree with, for a tie of two
+    assert gradcheck(gg.max, [np.array([1.0, 3.0, 3.0])])
+
+
+def test_sum_to_layer():
+    y = X[0]  # (3, 4) -> (1, 4)
+    layer = SumTo((1, 4))
+    np.testing.assert_array_equal(layer.forward(y), y.sum(axis=0, keepdims=True))
+    dout = np.array([[1.0, 2.0, 3.0, 4.0]])
+    np.testing.assert_array_equal(layer.backward(dout), np.tile(dout, (3, 1)))
+
+
+def test_broadcast_to_layer():
+    x = np.array([1.0, 2.0, 3.0])
+    layer = BroadcastTo((2, 3))
+    np.testing.assert_array_equal(layer.forward(x), [x, x])
+    dout = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    np.testing.assert_array_equal(layer.backward(dout), dout.sum(axis=0))
+
+
+# -- (d) float32 stays float32 --------------------------------------------------------------
+
+FLOAT32_CASES = {
+    "sum": lambda x: gg.sum(x, axis=1), "mean": lambda x: gg.mean(x, axis=(0, 2)),
+    "max": lambda x: gg.max(x, axis=-1, keepdims=True), "max all": gg.max,
+    "broadcast_to": lambda x: gg.broadcast_to(x, (5, 2, 3, 4)),
+    "sum_to": lambda x: gg.sum_to(x, (3, 1)),
+}
+
+
+@pytest.mark.parametrize("name", FLOAT32_CASES)
+def test_float32_outputs_and_gradients(name):
+    fn = FLOAT32_CASES[name]
+    assert fn(gg.tensor(X.astype(np.float32))).dtype == np.float32
+    (g32,), (g64,) = grads(fn, X.astype(np.float32)), grads(fn, X)
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, g64, rtol=1e-6)

@@ -1,0 +1,173 @@
+"""Reshape, Transpose, GetItem, GetItemGrad: nodes that move values without changing
+them, so each backward is a pure rearrangement (a scatter-add for indexing)."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
+
+import graphgrad as gg
+from graphgrad.functions import getitem_grad
+from graphgrad.nodes import GetItem, GetItemGrad, Reshape, Transpose
+from graphgrad.testing import gradcheck
+from graphgrad.testing.strategies import arrays, shapes
+
+X = np.random.default_rng(0).normal(size=(2, 3, 4))
+RESHAPES = [(4, 6), (-1,), (2, -1, 2), (24, 1), (1, 2, 12)]
+PERMUTATIONS = [None, (1, 0, 2), (2, 0, 1), (-1, 0, 1), (0, -1, -2)]
+INDICES = {  # a name: an index into X
+    "int": 1, "negative int": (-1, 2), "slice": (slice(None), slice(None, None, 2)),
+    "reversed": slice(None, None, -1), "ellipsis": (Ellipsis, -1),
+    "newaxis": (slice(None), None, slice(1, 3)), "empty slice": slice(5, 9),
+    "int array with repeats": [0, 0, 1], "int array on an axis": (slice(None), [2, 2, 0]),
+    "int arrays broadcast": (np.array([[0], [1]]), np.array([1, 1, 2])),
+    "boolean mask": np.array([True, False]), "tensor of labels": gg.tensor(np.array([1, 1])),
+}
+
+
+def grads(fn, *values):
+    """The gradient of Σ fn(*values) with respect to each value, by backprop."""
+    inputs = [gg.tensor(v) for v in values]
+    return [g.data for g in gg.grad(gg.sum(fn(*inputs)), inputs)]
+
+
+@st.composite
+def reshaped(draw, shape):
+    """A shape of the same size: ``shape``'s sides permuted, some neighbours merged,
+    perhaps one side given as -1."""
+    sides = list(draw(st.permutations(shape)))
+    for i in reversed(range(len(sides) - 1)):
+        if draw(st.booleans()):
+            sides[i:i + 2] = [sides[i] * sides[i + 1]]
+    if sides and draw(st.booleans()):
+        sides[draw(st.integers(0, len(sides) - 1))] = -1
+    return tuple(sides)
+
+
+@st.composite
+def permutations(draw, ndim):
+    """``axes`` for transpose: None, or a permutation, negative axes included."""
+    if draw(st.booleans()):
+        return None
+    axes = draw(st.permutations(range(ndim)))
+    return tuple(draw(st.sampled_from([a, a - ndim])) for a in axes)
+
+
+# -- (a) central differences ------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", RESHAPES)
+def test_gradcheck_reshape(shape):
+    assert gradcheck(lambda x: gg.reshape(x, shape), [X])
+
+
+@pytest.mark.parametrize("axes", PERMUTATIONS)
+def test_gradcheck_transpose(axes):
+    assert gradcheck(lambda x: gg.transpose(x, axes), [X])
+
+
+@pytest.mark.parametrize("name", INDICES)
+def test_gradcheck_getitem(name):
+    assert gradcheck(lambda x: x[INDICES[name]], [X])
+
+
+@pytest.mark.parametrize("name", [n for n in INDICES if n != "tensor of labels"])
+def test_gradcheck_getitem_grad(name):
+    index = INDICES[name]
+    assert gradcheck(lambda y: getitem_grad(y, index, X.shape), [X[index]])
+
+
+def test_tensor_methods_and_swapaxes():
+    assert gradcheck(lambda x: x.reshape(4, 6).T, [X])
+    assert gradcheck(lambda x: x.transpose(2, 0, 1), [X])
+    assert gradcheck(lambda x: gg.swapaxes(x, 0, -1), [X])
+
+
+# -- (b) properties over random shapes and values -------------------------------------------
+
+@given(shapes().flatmap(lambda s: st.tuples(arrays(s), reshaped(s))))
+def test_reshape_gradients_match_central_differences(x_and_shape):
+    x, shape = x_and_shape
+    assert gradcheck(lambda t: gg.reshape(t, shape), [x])
+    np.testing.assert_array_equal(grads(lambda t: gg.reshape(t, shape), x)[0], np.ones_like(x))
+
+
+@given(shapes().flatmap(lambda s: st.tuples(arrays(s), permutations(len(s)))))
+def test_transpose_gradients_match_central_differences(x_and_axes):
+    x, axes = x_and_axes
+    v = np.random.default_rng(0).normal(size=np.transpose(x, axes).shape)
+    assert gradcheck(lambda t: gg.transpose(t, axes), [x])
+    # backprop of ⟨v, xᵀ⟩ is v transposed back
+    (g,) = grads(lambda t: gg.transpose(t, axes) * v, x)
+    np.testing.assert_array_equal(np.transpose(g, axes), v)
+
+
+@given(shapes(min_dims=1).flatmap(lambda s: st.tuples(
+    arrays(s), hnp.basic_indices(s, allow_newaxis=True) | hnp.integer_array_indices(s))))
+def test_getitem_gradients_match_central_differences(x_and_index):
+    x, index = x_and_index
+    assert gradcheck(lambda t: t[index], [x])
+    assert gradcheck(lambda y: getitem_grad(y, index, x.shape), [x[index]])
+    # each element's gradient counts how often the index picked it
+    counts = np.zeros(x.shape)
+    np.add.at(counts, index, 1)
+    np.testing.assert_array_equal(grads(lambda t: t[index], x)[0], counts)
+
+
+# -- (c) the nodes alone, DLFS layer style ------------------------------------------------------
+
+def test_reshape_layer():
+    layer = Reshape((4, 6))
+    np.testing.assert_array_equal(layer.forward(X), X.reshape(4, 6))
+    dout = np.arange(24.0).reshape(4, 6)
+    np.testing.assert_array_equal(layer.backward(dout), dout.reshape(2, 3, 4))
+
+
+@pytest.mark.parametrize("axes, inverse", [((1, 2, 0), (2, 0, 1)), ((-1, 0, 1), (1, 2, 0)),
+                                           (None, None)])
+def test_transpose_layer(axes, inverse):
+    layer = Transpose(axes)
+    out = layer.forward(X)
+    np.testing.assert_array_equal(out, np.transpose(X, axes))
+    dout = np.arange(24.0).reshape(out.shape)
+    np.testing.assert_array_equal(layer.backward(dout), np.transpose(dout, inverse))
+
+
+def test_getitem_layer_accumulates_repeats():
+    x = np.array([10.0, 11.0, 12.0, 13.0, 14.0])
+    layer = GetItem([0, 0, 3])
+    np.testing.assert_array_equal(layer.forward(x), [10.0, 10.0, 13.0])
+    np.testing.assert_array_equal(layer.backward(np.array([1.0, 2.0, 3.0])),
+                                  [3.0, 0.0, 0.0, 3.0, 0.0])
+
+
+def test_getitem_layer_with_slices():
+    layer = GetItem((slice(None), slice(None, None, -1)))
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(layer.forward(x), x[:, ::-1])
+    np.testing.assert_array_equal(layer.backward(np.array([[1.0, 2, 3], [4, 5, 6]])),
+                                  [[3.0, 2, 1], [6, 5, 4]])
+
+
+def test_getitem_grad_layer_is_the_scatter_add():
+    layer = GetItemGrad((np.array([0, 2, 0]), 1), (3, 2))
+    np.testing.assert_array_equal(layer.forward(np.array([1.0, 2.0, 3.0])),
+                                  [[0.0, 4.0], [0.0, 0.0], [0.0, 2.0]])
+    dout = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    np.testing.assert_array_equal(layer.backward(dout), [2.0, 6.0, 2.0])
+
+
+# -- (d) float32 stays float32 --------------------------------------------------------------
+
+FLOAT32_CASES = {
+    "reshape": lambda x: gg.reshape(x, (-1, 2)), "transpose": lambda x: gg.transpose(x, (2, 0, 1)),
+    "getitem": lambda x: x[:, [0, 0, 2], ::2],
+    "getitem_grad": lambda x: getitem_grad(x, (slice(None), [0, 0, 1]), (2, 2, 4)),
+}
+
+
+@pytest.mark.parametrize("name", FLOAT32_CASES)
+def test_float32_outputs_and_gradients(name):
+    fn = FLOAT32_CASES[name]
+    assert fn(gg.tensor(X.astype(np.float32))).dtype == np.float32
+    (g32,), (g64,) = grads(fn, X.astype(np.float32)), grads(fn, X)
+    assert g32.dtype == np.float32
+    np.testing.assert_array_equal(g32, g64)

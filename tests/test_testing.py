@@ -1,0 +1,154 @@
+"""graphgrad.testing: numerical_gradient, gradcheck (and what it reports when backprop
+is wrong), and the hypothesis strategies users build their own property tests from."""
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+from hypothesis.errors import InvalidArgument
+
+import graphgrad as gg
+from graphgrad.node import Node
+from graphgrad.testing import GradcheckError, gradcheck, numerical_gradient
+from graphgrad.testing.strategies import (
+    OPS, SMOOTH_OPS, arrays, broadcastable_shapes, expressions, shapes,
+    shapes_broadcasting_to, tensors,
+)
+
+
+class WrongSquare(Node):
+    """y = x², with a backward that is off by one at element (1, 0)."""
+
+    __slots__ = ("x",)
+    op = "sq"
+    saved = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, dout):
+        dx = 2 * self.x * dout
+        dx[1, 0] += 1.0  # the deliberate mistake
+        return dx
+
+
+# -- numerical_gradient ---------------------------------------------------------------
+
+def test_numerical_gradient_of_a_quadratic():
+    x = np.array([[1.0, -2.0, 0.5], [3.0, 0.0, -1.5]])
+    before = x.copy()
+    np.testing.assert_allclose(numerical_gradient(lambda a: np.sum(a ** 2), x), 2 * before,
+                               atol=1e-6)
+    np.testing.assert_array_equal(x, before)  # perturbed in place, then restored
+
+
+def test_numerical_gradient_of_the_books_function_2():
+    # DLFS 4.4: f(x0, x1) = x0² + x1², gradient at (3, 4) is (6, 8)
+    grad = numerical_gradient(lambda x: x[0] ** 2 + x[1] ** 2, np.array([3.0, 4.0]))
+    np.testing.assert_allclose(grad, [6.0, 8.0], rtol=1e-6)
+
+
+def test_numerical_gradient_of_a_scalar():
+    assert numerical_gradient(lambda a: np.sin(a), np.array(0.0)) == pytest.approx(1.0)
+
+
+# -- gradcheck ----------------------------------------------------------------------------
+
+def test_gradcheck_passes_correct_gradients():
+    assert gradcheck(lambda x, w: gg.tanh(x @ w), [np.ones((2, 3)), np.full((3, 2), 0.1)])
+
+
+def test_gradcheck_passes_integer_labels_through():
+    labels = np.array([0, 2])
+    assert gradcheck(lambda x, t: x[np.arange(2), t], [np.ones((2, 3)), labels])
+
+
+def test_gradcheck_names_the_input_the_index_and_both_values():
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    w = gg.tensor(np.array([[0.5, -1.0], [2.0, 1.5]]), name="w")
+    assert gradcheck(lambda p, q: p * q * q, [a, w])  # the correct node passes
+    with pytest.raises(GradcheckError, match=r"input 1 'w' \(shape \(2, 2\)\) at index \(1, 0\)"
+                       ) as error:
+        gradcheck(lambda p, q: p * WrongSquare()(q), [a, w])
+    message = str(error.value)
+    assert "1 of 4 elements differ" in message
+    backprop, numeric = map(float, re.findall(r"float64\(([^)]*)\)", message))
+    assert backprop - numeric == pytest.approx(1.0, abs=1e-5)  # the mistake, exactly
+
+
+def test_gradcheck_error_is_an_assertion_error():
+    assert issubclass(GradcheckError, AssertionError)
+
+
+# -- strategies ---------------------------------------------------------------------------
+
+@given(shapes(min_dims=1, max_dims=2, min_side=2, max_side=3))
+def test_shapes_respect_their_bounds(shape):
+    assert 1 <= len(shape) <= 2 and all(2 <= side <= 3 for side in shape)
+
+
+@given(broadcastable_shapes(num_shapes=3))
+def test_broadcastable_shapes_broadcast(shapes_):
+    assert len(shapes_) == 3
+    np.broadcast_shapes(*shapes_)
+
+
+@given(shapes().flatmap(lambda s: st.tuples(st.just(s), shapes_broadcasting_to(s))))
+def test_shapes_broadcasting_to(shape_and_source):
+    shape, source = shape_and_source
+    assert np.broadcast_to(np.zeros(source), shape).shape == shape
+
+
+@given(arrays(dtype=np.float32, min_value=-0.1, max_value=2))
+def test_arrays_are_finite_and_in_range(x):
+    assert x.dtype == np.float32
+    assert np.all(np.isfinite(x)) and np.all((-0.1 <= x) & (x <= 2))
+
+
+@given(arrays(separated=True))
+def test_separated_arrays_keep_clear_of_kinks_and_ties(x):
+    values = np.sort(x.ravel())
+    assert np.all(np.abs(values) >= 0.05 - 1e-12)
+    assert np.all(np.diff(values) >= 0.05 - 1e-12)
+
+
+@given(tensors((2, 3)))
+def test_tensors_are_leaves_that_require_grad(t):
+    assert isinstance(t, gg.Tensor) and t.requires_grad and t.shape == (2, 3)
+
+
+@given(st.data())
+def test_expressions_are_deterministic_and_list_their_steps(data):
+    expr = data.draw(expressions([(2, 3), (3,)]))
+    x, y = np.linspace(-1, 1, 6).reshape(2, 3), np.array([0.5, -0.25, 2.0])
+    first, second = expr(gg.tensor(x), gg.tensor(y)), expr(gg.tensor(x), gg.tensor(y))
+    np.testing.assert_array_equal(first.data, second.data)
+    text = repr(expr)
+    assert text.startswith("{ lambda a:[2,3] b:[3].") and text.endswith(f"-> {expr.output} }}")
+    assert len(text.splitlines()) == len(expr.steps) + 2
+
+
+@given(st.data())
+def test_expressions_use_every_input(data):
+    expr = data.draw(expressions([(2,), (3,), ()]))
+    used = {name for step in expr.steps for name in step.args}
+    assert {"a", "b", "c"} <= used | {expr.output.name}
+
+
+@given(expressions([(2, 2)], smooth=True))
+def test_smooth_expressions_have_no_kinks(expr):
+    assert not any(re.match(r"(relu|maximum|max)\(", step.text) for step in expr.steps)
+
+
+@given(expressions([(3,), (3, 2)], ops=["matmul", "dot"]))
+def test_expressions_draw_only_the_ops_asked_for(expr):
+    assert all(re.search(r"@|dot\(|swapaxes\(|transpose\(|\+", step.text) for step in expr.steps)
+
+
+def test_expressions_check_their_arguments():
+    assert set(SMOOTH_OPS) < set(OPS)
+    with pytest.raises(InvalidArgument, match="unknown ops"):
+        expressions([(2,)], ops=["softmax"])
+    with pytest.raises(InvalidArgument, match="at least one op"):
+        expressions([(2,)], ops=["relu"], smooth=True)
