@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import graphgrad as gg
+from graphgrad.cli import demo
 import viz
 from viz.labels import number, value
 
@@ -17,12 +18,7 @@ GRADIENTS = ["1.1", "2.2", "3.3", "110", "165", "650"]
 
 def apple_orange():
     """The DLFS figure 5-17 graph after backward: (2 × 100 + 3 × 150) × 1.1."""
-    apple, apple_num = gg.tensor(100.0, name="apple"), gg.tensor(2.0, name="apple_num")
-    orange, orange_num = gg.tensor(150.0, name="orange"), gg.tensor(3.0, name="orange_num")
-    tax = gg.tensor(1.1, name="tax")
-    price = (apple * apple_num + orange * orange_num) * tax
-    price.name = "price"
-    price.backward()
+    price, _ = demo.apple_orange()
     return price
 
 
