@@ -1,7 +1,7 @@
 # Each target installs what it needs, so a fresh machine needs only `make demo` / `make test`.
 PYTHON ?= python3
 
-.PHONY: install deps demo test bench
+.PHONY: install deps demo test bench docs
 
 deps:
 	@command -v dot >/dev/null || (apt-get update -qq && apt-get install -y -qq graphviz)
@@ -17,3 +17,9 @@ test: install
 
 bench: install
 	$(PYTHON) -m benchmarks
+
+# The site (getting started, tutorials with their outputs, gallery, benchmarks, API
+# reference) into site/; offline; --strict: a broken reference fails the build.
+docs: deps
+	$(PYTHON) -m pip install -q -e '.[docs]'
+	OPENBLAS_NUM_THREADS=1 NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict

@@ -1,0 +1,65 @@
+"""The documentation site builds with `mkdocs build --strict`: a broken link, a missing
+page or image, or an API reference that names nothing fails the build, hence the test.
+
+The notebooks are converted without being executed here (GRAPHGRAD_DOCS_EXECUTE=false);
+tests/test_notebooks.py executes them. `make docs` builds the site with their outputs.
+"""
+import ast
+import html
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("mkdocs", reason="the test extra installs mkdocs (also: make docs)")
+pytest.importorskip("mkdocs_jupyter", reason="the test extra installs mkdocs-jupyter")
+pytest.importorskip("mkdocstrings", reason="the test extra installs mkdocstrings[python]")
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_TIMEOUT_S = 300
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    site_dir = tmp_path_factory.mktemp("site")
+    env = dict(os.environ, GRAPHGRAD_DOCS_EXECUTE="false", NO_MKDOCS_2_WARNING="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
+         str(ROOT / "mkdocs.yml"), "--site-dir", str(site_dir)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-6000:]}"
+    return site_dir
+
+
+def page(site, path):
+    return (site / path / "index.html").read_text(encoding="utf-8")
+
+
+def test_every_notebook_is_a_page(site):
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        html = page(site, f"notebooks/{notebook.stem}")
+        assert "import graphgrad" in html or "from graphgrad" in html, notebook.name
+
+
+def test_gallery_shows_every_example_with_its_source(site):
+    text = page(site, "gallery")
+    words = html.unescape(re.sub(r"<[^>]+>", "", text))
+    for example in sorted((ROOT / "examples").glob("*.py")):
+        name = example.stem
+        assert f"{name}.svg" in text, f"no drawing of examples/{name}.py in the gallery"
+        summary = ast.get_docstring(ast.parse(example.read_text(encoding="utf-8"))).splitlines()[0]
+        assert summary in words, f"source of examples/{name}.py not included in the gallery"
+
+
+def test_api_reference_documents_the_public_api(site):
+    core = page(site, "api/graphgrad")
+    for name in ("Tensor", "backward", "sigmoid", "softmax_with_loss", "no_grad", "Tape",
+                 "scope", "Node"):
+        assert name in core, name
+    assert "TwoLayerNet" in page(site, "api/nn") and "Adam" in page(site, "api/nn")
+    assert "gradcheck" in page(site, "api/testing")
+    assert "load_mnist" in page(site, "api/datasets")
+    assert "animate" in page(site, "api/viz")
