@@ -1,10 +1,14 @@
 """Sigmoid, softmax and the cross-entropy loss, each as a composite of primitive
 nodes (grouped in a scope, so the graph shows every step) and, where DLFS fuses
 them into one layer, as a fused node with the closed-form backward."""
+import math
+
 import numpy as np
 
 from . import functions as F
-from .nodes.fused import Sigmoid, SoftmaxWithLoss, one_hot
+from .backend import device_of, get_namespace, is_array, to_device
+from .node import describe_operands
+from .nodes.fused import Sigmoid, SoftmaxWithLoss, are_labels, one_hot
 from .recording import scope
 from .tensor import Tensor
 
@@ -21,7 +25,7 @@ def sigmoid(x, fused=True):
     if fused:
         return Sigmoid()(x)
     with scope("sigmoid"):
-        floor = -(np.log(np.finfo(_float_dtype(x)).max) - 1)
+        floor = -(math.log(_float_max(x)) - 1)  # a Python float: any dtype, any device
         return 1 / (1 + F.exp(F.maximum(x, floor) * -1))
 
 
@@ -36,43 +40,69 @@ def cross_entropy_error(y, t):
     """The DLFS cross-entropy error: −(1/N) Σₙ log(yₙ[tₙ] + 1e-7) (a composite).
 
     ``y`` holds probabilities, one row per sample (1-D: one sample); ``t`` holds
-    integer labels or one-hot rows.
+    integer labels (one per row) or one-hot rows; labels outside the classes raise
+    ValueError.
     """
-    y = y if isinstance(y, Tensor) else Tensor(np.asarray(y))
-    t = _labels(y.data, t)
+    y = y if isinstance(y, Tensor) else Tensor(y if is_array(y) else np.asarray(y))
+    t = _labels(y, t)
+    xp = get_namespace(y.data)
     with scope("cross_entropy_error"):
         rows = y.reshape(1, -1) if y.ndim == 1 else y
-        picked = rows[np.arange(rows.shape[0]), t.reshape(-1)]
+        picked = rows[xp.arange(rows.shape[0]), xp.reshape(t, (-1,))]
         return F.sum(F.log(picked + 1e-7)) * (-1 / rows.shape[0])
 
 
 def softmax_with_loss(x, t, fused=True):
     """Softmax then cross-entropy: −(1/N) Σₙ log softmax(xₙ)[tₙ]; ∂/∂x = (y − t)/N.
 
-    ``t``: integer labels or one-hot rows. ``fused=True`` records one
+    ``t``: integer labels or one-hot rows (copied to x's device if they are not
+    a tensor). ``fused=True`` records one
     ``SoftmaxWithLoss`` node. ``fused=False`` records the same function from
     primitives, in log space (max-subtraction, exp, sum, log, then the targets'
     log-probabilities), so that it stays finite where softmax underflows to 0.
     """
     if fused:
-        return SoftmaxWithLoss()(x, t)
+        return SoftmaxWithLoss()(x, _targets_near(x, t))
     with scope("softmax_with_loss"):
         z = x - F.max(x, axis=-1, keepdims=True)
         log_p = z - F.log(F.sum(F.exp(z), axis=-1, keepdims=True))
         n = log_p.shape[0] if log_p.ndim > 1 else 1
-        return F.sum(log_p * one_hot(x, _data(t))) * (-1 / n)
+        return F.sum(log_p * _checked_targets("softmax_with_loss", one_hot, x, t)) * (-1 / n)
 
 
 def _labels(y, t):
     """Integer labels from labels or one-hot rows."""
-    t = np.asarray(_data(t))
-    return t.argmax(axis=-1) if t.shape == np.shape(y) and np.ndim(y) else t
+    xp = get_namespace(_data(y))
+    labels = xp.asarray(_data(t))
+    if _checked_targets("cross_entropy_error", are_labels, y, t):
+        return labels
+    return xp.argmax(labels, axis=-1)
+
+
+def _checked_targets(op, check, x, t):
+    """``check(x, t)`` on arrays; its ValueError (labels out of range, targets of
+    the wrong shape) is raised again naming ``op`` and both operands."""
+    try:
+        xp = get_namespace(_data(x))  # targets go to the scores' device
+        return check(xp.asarray(_data(x)), xp.asarray(_data(t)))
+    except ValueError as error:
+        raise ValueError(f"{op} on {describe_operands((x, t))}: {error}") from error
+
+
+def _targets_near(x, t):
+    """Targets (constants: numpy labels, …) on the scores' device, as the composite
+    forms take them; a target tensor stays where it is."""
+    return t if isinstance(t, Tensor) else to_device(t, device_of(_data(x)))
 
 
 def _data(v):
     return v.data if isinstance(v, Tensor) else v
 
 
-def _float_dtype(x):
-    dtype = np.result_type(_data(x))
-    return dtype if dtype.kind == "f" else np.float64
+def _float_max(x):
+    """The largest finite number of x's float dtype (float64's for other values)."""
+    data = _data(x)
+    xp, dtype = get_namespace(data), getattr(data, "dtype", None)
+    if dtype is None or not xp.isdtype(dtype, "real floating"):
+        xp, dtype = np, np.float64
+    return float(xp.finfo(dtype).max)

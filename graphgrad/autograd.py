@@ -18,11 +18,13 @@ import operator
 
 import numpy as np
 
+from .backend import get_namespace, shape_of
 from .node import check_finite
 from .recording import state
 from .tensor import Tensor
 
 _by_id = operator.attrgetter("id")
+_SCALARS = frozenset([np.float64, np.float32, np.float16, float, int])  # immutable
 
 
 def reverse_order(roots):
@@ -106,8 +108,12 @@ def _store_leaf(t, g, stored):
     update in place) is a writable array of its own, copied if the sweep shares it
     with another tensor (``+`` passes its gradient on unchanged); an intermediate's
     ``.grad`` may share memory with another intermediate's."""
-    if type(g) is np.ndarray and (id(g) in stored or not g.flags.writeable):
-        g = g.copy()
+    kind = type(g)
+    if kind is np.ndarray:
+        if id(g) in stored or not g.flags.writeable:
+            g = g.copy()
+    elif kind not in _SCALARS and id(g) in stored:  # an array of another device
+        g = get_namespace(g).asarray(g, copy=True)
     stored.add(id(g))
     t.grad = g if t.grad is None else t.grad + g
 
@@ -130,29 +136,30 @@ def _check_not_rewritten(node):
 
 def _raise_freed(node):
     raise RuntimeError(
-        f"backward through {node.name} ({node.op}) a second time: its saved "
+        f"backward through {node.describe(node.inputs)} a second time: its saved "
         f"values were freed by the first backward; call the first "
         f"backward(retain_graph=True) to backpropagate twice")
 
 
-def seed_for(root, grad):
-    """The gradient a sweep starts from: ``grad``, or ones shaped like ``root``."""
-    kind = root.dtype.kind
-    if kind != "f":
+def seed_for(root, grad, caller="backward"):
+    """The gradient a sweep starts from: ``grad``, or ones shaped like ``root``.
+    ``caller`` ("backward" or "grad") opens the error messages."""
+    xp = get_namespace(root.data)
+    if not xp.isdtype(root.dtype, "real floating"):
         raise RuntimeError(
-            f"backward{_label(root)}: output dtype {root.dtype} is not a float type; "
-            f"only float outputs can be differentiated")
+            f"{caller}{_label(root)}: output dtype {root.dtype} (shape {root.shape}) is "
+            f"not a float type; only float outputs can be differentiated")
     if not root.requires_grad:
         raise RuntimeError(
-            f"backward{_label(root)}: this tensor does not require grad (it was made "
-            f"from constants, or under no_grad())")
+            f"{caller}{_label(root)}: the output ({root.dtype}, shape {root.shape}) does "
+            f"not require grad (it was made from constants, or under no_grad())")
     if grad is None:
-        ones = np.ones_like(root.data)
+        ones = xp.ones_like(root.data)
         return ones[()] if ones.ndim == 0 else ones  # a scalar stays a numpy scalar
-    grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=root.dtype)
-    if np.shape(grad) != root.shape:
+    grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)
+    if shape_of(grad) != root.shape:
         raise ValueError(
-            f"backward{_label(root)}: seed gradient of shape {np.shape(grad)} does not "
+            f"{caller}{_label(root)}: seed gradient of shape {shape_of(grad)} does not "
             f"match the output's shape {root.shape}")
     return grad
 
@@ -177,7 +184,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if not isinstance(grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs] * len(outputs)
-    seeds = [seed_for(out, g) for out, g in zip(outputs, grad_outputs)]
+    seeds = [seed_for(out, g, "grad") for out, g in zip(outputs, grad_outputs)]
     if create_graph:
         seeds = [Tensor(s) for s in seeds]
     wanted = {x: None for x in inputs}
@@ -188,5 +195,5 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
 
 def _as_tensor(g, x):
     if g is None:
-        return Tensor(np.zeros_like(x.data))
+        return Tensor(get_namespace(x.data).zeros_like(x.data))
     return g if isinstance(g, Tensor) else Tensor(g)

@@ -103,6 +103,16 @@ def transpose(x, axes=None):
     return nodes.Transpose(axes)(x)
 
 
+def permute_dims(x, axes):
+    """x with its axes permuted (the array API's name for ``transpose``)"""
+    return nodes.Transpose(axes)(x)
+
+
+def matrix_transpose(x):
+    """x with its last two axes exchanged"""
+    return swapaxes(x, -1, -2)
+
+
 def swapaxes(x, axis1, axis2):
     """x with two axes exchanged"""
     axes = list(range(np.ndim(x)))
@@ -136,3 +146,8 @@ def getitem(x, index):
 def getitem_grad(x, index, shape):
     """zeros of ``shape`` with x added at ``index`` (the adjoint of getitem)"""
     return nodes.GetItemGrad(index, shape)(x)
+
+
+def to_device(x, device):
+    """x copied to ``device`` ("cpu", "cuda", …); gradients flow back"""
+    return nodes.ToDevice(device)(x)

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import functions as F
 from .autograd import grad
+from .backend import device_of, is_array, to_device, to_numpy
 from .nn import Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu, Sigmoid
 from .nn import SoftmaxWithLoss
 from .nodes.conv import output_size as conv_output_size
@@ -26,10 +27,45 @@ class Network:
     """The DLFS model API over ``self.params``, ``self.layers`` and ``self.last_layer``.
 
     x: a batch of inputs (numpy, N first); t: integer labels (N,) or one-hot (N, K).
+    Inputs are copied to the model's ``device`` (see ``to``) as they come.
     """
+
+    @property
+    def device(self):
+        """Where the parameters live: "cpu" (numpy), "cuda" (CuPy), …"""
+        return device_of(next(iter(self.params.values())))
+
+    def to(self, device):
+        """Move the parameters to ``device`` and return the model.
+
+        ``params`` keeps its keys and the layers are given the moved arrays, so they
+        still share them (and an optimizer still trains the layers); the layers'
+        other arrays (BatchNormalization's running statistics) move too. Make the
+        optimizer's first update after the move (its state copies the parameters).
+        """
+        moved = {}  # id(array) -> the array on ``device``: shared arrays stay shared
+
+        def move(value):
+            if id(value) not in moved:
+                moved[id(value)] = to_device(value, device)
+            return moved[id(value)]
+
+        for key, value in self.params.items():
+            self.params[key] = move(value)
+        for layer in [*self.layers.values(), self.last_layer]:
+            for name, value in vars(layer).items():
+                if is_array(value) and not isinstance(value, np.generic):
+                    setattr(layer, name, move(value))
+        return self
+
+    def _on_device(self, value):
+        """An input (array, labels, Tensor) on the model's device."""
+        device = self.device
+        return value.to(device) if isinstance(value, Tensor) else to_device(value, device)
 
     def scores(self, x, train_flg=False):
         """The graph of the last layer's output (N, K) for ``x``, a constant input."""
+        x = self._on_device(x)
         out = x if isinstance(x, Tensor) else tensor(x, requires_grad=False)
         for layer in self.layers.values():
             out = layer(out, train_flg=train_flg) if layer.uses_train_flg else layer(out)
@@ -37,10 +73,11 @@ class Network:
 
     def loss_graph(self, x, t, train_flg=False):
         """The graph of the loss: SoftmaxWithLoss of the scores."""
-        return self.last_layer(self.scores(x, train_flg), t)
+        return self.last_layer(self.scores(x, train_flg), self._on_device(t))
 
     def predict(self, x, train_flg=False):
-        """Scores (N, K) as a numpy array (nothing recorded)."""
+        """Scores (N, K) as an array of the model's device (numpy on the CPU;
+        nothing recorded)."""
         with no_grad():
             return self.scores(x, train_flg).data
 
@@ -51,15 +88,17 @@ class Network:
 
     def accuracy(self, x, t, batch_size=100):
         """The fraction of samples whose highest score is the label, in batches."""
+        t = to_numpy(t)
         labels = t if np.ndim(t) == 1 else np.argmax(t, axis=1)
         hits = 0
         for i in range(0, len(x), batch_size):
-            scores = self.predict(x[i:i + batch_size])
+            scores = to_numpy(self.predict(x[i:i + batch_size]))
             hits += int(np.sum(scores.argmax(axis=1) == labels[i:i + batch_size]))
         return hits / len(x)
 
     def gradient(self, x, t):
-        """∂loss/∂params by backprop: a dict of numpy arrays keyed like ``params``."""
+        """∂loss/∂params by backprop: a dict of arrays (the model's device) keyed
+        like ``params``."""
         return self.loss_and_gradient(x, t)[1]
 
     def loss_and_gradient(self, x, t):
@@ -78,7 +117,7 @@ class Network:
 
     def save_params(self, file_name="params.npz"):
         """Write ``params`` to an .npz file (atomically)."""
-        save_npz(file_name, self.params)
+        save_npz(file_name, {key: to_numpy(value) for key, value in self.params.items()})
 
     def load_params(self, file_name="params.npz"):
         """Read .npz, or a DLFS pickle (restricted: numpy arrays only), into ``params``.
@@ -97,7 +136,7 @@ class Network:
                 raise ValueError(f"{file_name}: parameter {key!r} has shape {value.shape}, "
                                  f"the model's has {self.params[key].shape}")
         for key, value in loaded.items():
-            self.params[key][...] = value
+            self.params[key][...] = to_device(value, self.device)
 
     def _param_leaves(self):
         """The leaf tensor wrapping each ``params`` array in the latest graph."""

@@ -17,6 +17,7 @@ import weakref
 
 import numpy as np
 
+from .backend import device_of, get_namespace, is_array
 from .recording import clock, state
 from .tensor import Tensor
 
@@ -38,9 +39,13 @@ class Node:
     saved_output = None
 
     def __call__(self, *args):
-        inputs = tuple([a if isinstance(a, Tensor) else _constant(a) for a in args])
+        inputs = args
         try:
-            y = self.forward(*[t._data for t in inputs])
+            inputs = tuple([a if isinstance(a, Tensor) else _constant(a) for a in args])
+            data = [t._data for t in inputs]
+            if type(data[0]) is not type(data[-1]):  # nodes have one or two inputs
+                check_same_device(self, inputs)
+            y = self.forward(*data)
         except (ValueError, TypeError, IndexError) as error:
             kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(error, k))
             raise kind(f"{self.describe(inputs)}: {error}") from error
@@ -78,10 +83,7 @@ class Node:
 
     def describe(self, inputs):
         """``Mul (×) on x 'apple' float64 (), float64 (3,)``: the node and its operands."""
-        operands = ", ".join(
-            f"{'x ' + repr(t.name) + ' ' if t.name is not None else ''}"
-            f"{np.result_type(t.data)} {np.shape(t.data)}" for t in inputs)
-        return f"{self.name} ({self.op}) on {operands}"
+        return f"{self.name} ({self.op}) on {describe_operands(inputs)}"
 
     def free(self):
         """Drop the values saved for backward; a later sweep through here raises."""
@@ -119,7 +121,8 @@ def user_frame():
 
 def check_finite(node, value, what):
     """Raise FloatingPointError if ``value`` holds a NaN or Inf (anomaly mode)."""
-    if value is None or np.all(np.isfinite(getattr(value, "data", value))):
+    value = getattr(value, "data", value)
+    if value is None or get_namespace(value).all(get_namespace(value).isfinite(value)):
         return
     scope = f" in scope {'/'.join(s.name for s in node.scope.path())!r}" if getattr(
         node, "scope", None) else ""
@@ -129,11 +132,51 @@ def check_finite(node, value, what):
         f"{what}; the node was recorded at {origin}")
 
 
+def check_same_device(node, inputs):
+    """Raise RuntimeError when the inputs' values live on different devices. Python
+    numbers go with any device; numpy values, scalars included, are on the CPU."""
+    devices = {device_of(t._data) for t in inputs if type(t._data) not in (float, int, bool)}
+    if len(devices) > 1:
+        raise RuntimeError(
+            f"{node.describe(inputs)}: inputs are on different devices "
+            f"({' and '.join(sorted(devices))}); move them to one with .to(device)")
+
+
+def describe_operands(values):
+    """``x 'apple' float64 (), float64 (3,)``: each operand's name (if it has one),
+    dtype and shape; ``values`` are tensors or the raw operands a user passed."""
+    return ", ".join(_describe_operand(v) for v in values)
+
+
+def _describe_operand(value):
+    name = getattr(value, "name", None) if isinstance(value, Tensor) else None
+    data = value.data if isinstance(value, Tensor) else value
+    if is_array(data) and device_of(data) != "cpu":  # no numpy view of it
+        named = f"x {name!r} " if name is not None else ""
+        return f"{named}{data.dtype} {tuple(data.shape)} on {device_of(data)}"
+    try:
+        array = np.asarray(data)
+    except ValueError:  # a ragged nested list
+        return f"ragged {type(data).__name__}"
+    return f"{'x ' + repr(name) + ' ' if name is not None else ''}{array.dtype} {array.shape}"
+
+
 def _constant(value):
     """Wrap a non-tensor operand: numbers stay Python scalars (they take the other
-    operand's dtype, numpy's rule), lists become float64 arrays."""
-    if not isinstance(value, (np.ndarray, np.generic, float, int, bool)):
-        value = np.asarray(value, dtype=np.float64)
+    operand's dtype, numpy's rule), lists become float64 arrays. Complex, string and
+    object operands raise TypeError (as ``gg.tensor`` does)."""
+    if isinstance(value, (float, int)):  # bool is an int
+        return Tensor(value)
+    if not isinstance(value, (np.ndarray, np.generic)) and is_array(value):
+        if not get_namespace(value).isdtype(value.dtype, ("real floating", "integral", "bool")):
+            raise TypeError(f"operand of dtype {value.dtype} is not a real number type")
+        return Tensor(value)  # an array of another device
+    if not isinstance(value, (np.ndarray, np.generic)):
+        value = np.asarray(value)
+        if value.dtype.kind in "iub":
+            value = value.astype(np.float64)
+    if value.dtype.kind not in "fiub":
+        raise TypeError(f"operand of dtype {value.dtype} is not a real number type")
     return Tensor(value)
 
 

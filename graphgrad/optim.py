@@ -1,17 +1,25 @@
-"""Optimizers of DLFS ch6: ``update(params, grads)`` on dicts of numpy arrays.
+"""Optimizers of DLFS ch6: ``update(params, grads)`` on dicts of arrays.
 
 Each update changes ``params[key]`` in place (``-=``, ``+=``), so the layers that
 share those arrays see the new values. State (velocities, squared-gradient sums) is
-kept per key, created on the first update. g = grads[key], θ = params[key].
+kept per key, created on the first update, on the parameters' device (numpy, CuPy,
+…: every array operation goes through the parameters' namespace).
+g = grads[key], θ = params[key].
 """
-import numpy as np
+import math
+
+from .backend import get_namespace
 
 EPS = 1e-7
 
 
 def _zeros_like(params):
     """Per-key optimizer state, zeros shaped like each parameter."""
-    return {key: np.zeros_like(value) for key, value in params.items()}
+    return {key: get_namespace(value).zeros_like(value) for key, value in params.items()}
+
+
+def _sqrt(x):
+    return get_namespace(x).sqrt(x)
 
 
 class SGD:
@@ -52,7 +60,7 @@ class AdaGrad:
             self.h = _zeros_like(params)
         for key in params:
             self.h[key] += grads[key] * grads[key]
-            params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + EPS)
+            params[key] -= self.lr * grads[key] / (_sqrt(self.h[key]) + EPS)
 
 
 class RMSprop:
@@ -68,7 +76,7 @@ class RMSprop:
         for key in params:
             self.h[key] *= self.decay_rate
             self.h[key] += (1 - self.decay_rate) * grads[key] * grads[key]
-            params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + EPS)
+            params[key] -= self.lr * grads[key] / (_sqrt(self.h[key]) + EPS)
 
 
 class Adam:
@@ -85,8 +93,8 @@ class Adam:
             self.m = _zeros_like(params)
             self.v = _zeros_like(params)
         self.iter += 1
-        lr_t = self.lr * np.sqrt(1 - self.beta2 ** self.iter) / (1 - self.beta1 ** self.iter)
+        lr_t = self.lr * math.sqrt(1 - self.beta2 ** self.iter) / (1 - self.beta1 ** self.iter)
         for key in params:
             self.m[key] += (1 - self.beta1) * (grads[key] - self.m[key])
             self.v[key] += (1 - self.beta2) * (grads[key] ** 2 - self.v[key])
-            params[key] -= lr_t * self.m[key] / (np.sqrt(self.v[key]) + EPS)
+            params[key] -= lr_t * self.m[key] / (_sqrt(self.v[key]) + EPS)

@@ -5,6 +5,7 @@ node that made it in ``.creator``, so the whole graph can be walked from a resul
 Nodes hold their inputs strongly and their output weakly: dropping the result frees
 the graph by reference counting alone, with no cycle for the collector.
 """
+import math
 import numbers
 
 import numpy as np
@@ -29,7 +30,8 @@ class Tensor:
 
     @property
     def data(self):
-        """The value: a numpy array, or a numpy scalar for a 0-d tensor."""
+        """The value: a numpy array, or a numpy scalar for a 0-d tensor; on another
+        device, an array of its namespace (a CuPy array on "cuda")."""
         return self._data
 
     @data.setter
@@ -49,7 +51,7 @@ class Tensor:
 
     @property
     def size(self):
-        return np.size(self.data)
+        return math.prod(self.shape)
 
     @property
     def dtype(self):
@@ -59,16 +61,31 @@ class Tensor:
     def T(self):
         return transpose(self)
 
+    @property
+    def device(self):
+        """Where the value lives: "cpu" (numpy), "cuda" (CuPy) or a registered name."""
+        return backend.device_of(self._data)
+
+    def to(self, device):
+        """This tensor on ``device``: itself if already there, else a copy that
+        gradients flow back through (a ``ToDevice`` node)."""
+        if backend.namespace_for(device) is backend.get_namespace(self._data):
+            return self
+        return to_device(self, device)
+
     def __len__(self):
-        return len(self.data)
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        return np.asarray(self.data).item()
+        return self.numpy().item()
 
     def numpy(self):
-        """The value as a numpy array (0-d for a scalar tensor)."""
-        return np.asarray(self.data)
+        """The value as a numpy array (0-d for a scalar tensor), copied to the host
+        from another device."""
+        return np.asarray(backend.to_numpy(self._data))
 
     def _repr_svg_(self):
         """Jupyter shows a computed tensor as its graph (see ``viz.repr_svg``)."""
@@ -76,9 +93,9 @@ class Tensor:
         return repr_svg(self)
 
     def __repr__(self):
-        text = np.array2string(np.asarray(self.data), prefix="tensor(", threshold=20)
-        extras = "".join(
-            f", {k}={v!r}" for k, v in (("name", self.name),) if v is not None)
+        text = np.array2string(self.numpy(), prefix="tensor(", threshold=20)
+        extras = "".join(f", {k}={v!r}" for k, v in (
+            ("name", self.name), ("device", self.device)) if v not in (None, "cpu"))
         if self.creator is not None:
             extras += f", op={self.creator.op!r}"
         return f"tensor({text}{extras})"
@@ -161,44 +178,58 @@ def tensor(data, name=None, requires_grad=True, device=None):
     stays float32). A 0-d value is held as a numpy scalar (``np.float64``): it follows
     numpy's rules (1/0 is inf, with a warning) at a tenth of a 0-d array's cost. Integer and boolean arrays are allowed as constant inputs (labels)
     and never require grad. Complex, string and object data are rejected.
+
+    ``device``: "cpu" (numpy, the default), "cuda" (CuPy; ValueError when CuPy or a
+    GPU is missing) or a name given to ``graphgrad.backend.register``. An array of
+    such a namespace (a CuPy array, …) stays on its device when ``device`` is None.
     """
-    if type(data) is float:  # the fast path: scalars are numpy scalars (see below)
+    if type(data) is float and device is None:  # the fast path: scalars are numpy scalars
         return Tensor(np.float64(data), requires_grad, name)
-    if device not in (None, "cpu"):
-        raise ValueError(f"tensor: device {device!r} is not available; only 'cpu' is")
     if isinstance(data, Tensor):
         data = data.data
-    elif isinstance(data, numbers.Number) and not isinstance(data, np.generic):
-        data = np.float64(_python_number(data, name))
-    elif not isinstance(data, (np.ndarray, np.generic)):
-        data = np.asarray(data, dtype=np.float64 if _is_real_list(data) else None)
-    kind = np.result_type(data).kind
-    if kind not in "fiub":
+    elif isinstance(data, numbers.Number) and not isinstance(data, (np.generic, complex)):
+        data = np.float64(data)
+    elif not isinstance(data, (np.ndarray, np.generic)) and not backend.is_array(data):
+        data = _array(data, name)
+    if device is not None:
+        data = _on_device(data, device, name)
+    xp = backend.get_namespace(data)
+    if not xp.isdtype(data.dtype, ("real floating", "integral", "bool")):
         raise TypeError(
-            f"tensor{_named(name)}: data of dtype {np.result_type(data)} is not a real "
-            f"number type; graphgrad differentiates float arrays")
-    return Tensor(data, requires_grad=requires_grad and kind == "f", name=name)
+            f"tensor{_named(name)}: data of dtype {data.dtype} (shape "
+            f"{backend.shape_of(data)}) is not a real number type; graphgrad "
+            f"differentiates float arrays")
+    differentiable = xp.isdtype(data.dtype, "real floating")
+    return Tensor(data, requires_grad=requires_grad and differentiable, name=name)
 
 
-def _python_number(value, name):
-    if isinstance(value, complex):
-        raise TypeError(f"tensor{_named(name)}: complex value {value!r} is not supported")
-    return float(value)
-
-
-def _is_real_list(data):
-    """A (nested) list or tuple of Python ints, floats and bools."""
+def _on_device(data, device, name):
+    """``data`` moved to ``device``; ValueError naming the tensor if it is unknown or
+    unavailable (for "cuda": CuPy missing, or no GPU)."""
     try:
-        return np.asarray(data).dtype.kind in "iub"
-    except (ValueError, TypeError):
-        return False
+        return backend.to_device(data, device)
+    except ValueError as error:
+        raise ValueError(f"tensor{_named(name)}: {error}") from error
+
+
+def _array(data, name):
+    """A (nested) list or other array-like as an array; integers become float64."""
+    try:
+        array = np.asarray(data)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"tensor{_named(name)}: cannot make an array of this "
+                         f"{type(data).__name__}: {error}") from error
+    return array.astype(np.float64) if array.dtype.kind in "iub" else array
 
 
 def _named(name):
     return f" {name!r}" if name is not None else ""
 
 
-# The operator functions live in graphgrad.functions, which needs Tensor first.
+# The operator functions live in graphgrad.functions, which needs Tensor first,
+# as does graphgrad.backend (used here at call time only).
+from . import backend  # noqa: E402
 from .functions import (  # noqa: E402
-    add, div, getitem, matmul, max, mean, mul, neg, pow, reshape, sub, sum, transpose,
+    add, div, getitem, matmul, max, mean, mul, neg, pow, reshape, sub, sum, to_device,
+    transpose,
 )

@@ -16,3 +16,8 @@ settings.register_profile("default", deadline=None, max_examples=40, print_blob=
 settings.register_profile("ci", settings.get_profile("default"))
 settings.register_profile("long", settings.get_profile("default"), max_examples=10_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "gpu: needs CuPy and a CUDA GPU (skipped elsewhere); pytest -m gpu")

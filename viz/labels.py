@@ -8,6 +8,8 @@ import html
 
 import numpy as np
 
+from graphgrad.backend import to_numpy
+
 DIGITS = 4  # significant digits: 715.0000000000001 -> 715, 0.7310585786 -> 0.7311
 SMALL = 3  # arrays with at most this many elements are written out in full
 
@@ -28,7 +30,7 @@ def number(x):
 
 def value(data):
     """A tensor value in a few characters: ``715``, ``[1 2 3]``, ``4×3 [-0.52 … 1.3]``."""
-    a = np.asarray(data)
+    a = np.asarray(to_numpy(data))  # a copy from the GPU, for a tensor on one
     if a.size <= SMALL:
         return _nested(a)
     shape = "×".join(str(n) for n in a.shape)

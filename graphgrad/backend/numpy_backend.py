@@ -1,22 +1,102 @@
-"""numpy as a graphgrad array namespace: numpy's own functions plus two adjoints."""
+"""numpy as a graphgrad array namespace: the "cpu" device, and the default.
+
+numpy 2 has the array API's names; for numpy 1.x thin adapters stand in. Beside
+them come graphgrad's extras: ``sum_to`` and ``getitem_grad`` (the adjoints of
+broadcasting and indexing), ``windows`` (for convolution and pooling), ``mask``,
+and ``to_numpy`` / ``from_numpy`` (the identity here).
+
+numpy scalars (``np.float64``) are the 0-d values of a graph of scalars: every
+function here keeps them scalars, so scalar graphs stay fast.
+"""
 import numpy as np
 from numpy import (  # noqa: F401  (the namespace's public functions)
-    broadcast_to, matmul, reshape, swapaxes, transpose,
+    all, arange, argmax, broadcast_to, eye, finfo, int64, isfinite, matmul, maximum,
+    mean, ones, ones_like, sqrt, stack, where, zeros, zeros_like,
 )
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .array_api import weak_numbers
+
+device = "cpu"
+array_types = (np.ndarray, np.generic)
+
+exp, log, tanh = (weak_numbers(f) for f in (np.exp, np.log, np.tanh))
 
 
-def _keep_numbers_weak(ufunc):
-    """``ufunc``, except that a Python number gives a Python float, not np.float64:
-    a number operand takes the other operand's dtype, so ``2 ** x`` with float32
-    ``x`` keeps float32 gradients (∂/∂x involves log 2)."""
-    def apply(x):
-        y = ufunc(x)
-        return float(y) if type(x) in (int, float) else y  # not np.float64, a subclass
-    apply.__name__ = apply.__qualname__ = ufunc.__name__
-    return apply
+# np.sum, np.max, np.min and np.reshape wrap the ufunc reductions and the method
+# in Python code that costs more than the work on a small array: called directly
+def sum(x, axis=None, keepdims=False):
+    return np.add.reduce(x, axis=axis, keepdims=keepdims)
 
 
-exp, log, tanh = (_keep_numbers_weak(f) for f in (np.exp, np.log, np.tanh))
+def max(x, axis=None, keepdims=False):
+    return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
+
+
+def min(x, axis=None, keepdims=False):
+    return np.minimum.reduce(x, axis=axis, keepdims=keepdims)
+
+
+def reshape(x, shape):
+    try:
+        return x.reshape(shape)
+    except AttributeError:  # a Python number
+        return np.reshape(x, shape)
+
+
+_KINDS = {"bool": "b", "signed integer": "i", "unsigned integer": "u", "integral": "iu",
+          "real floating": "f", "complex floating": "c", "numeric": "iufc"}
+
+
+def isdtype(dtype, kind):
+    """Whether ``dtype`` is of ``kind`` (a name as in the array API, a dtype, or a
+    tuple of them): ``np.isdtype``, quicker, and for numpy 1.x too."""
+    dtype = np.dtype(dtype)
+    if type(kind) is str:
+        return dtype.kind in _KINDS[kind]
+    if isinstance(kind, tuple):
+        return any(isdtype(dtype, k) for k in kind)
+    return dtype == kind
+
+
+permute_dims = getattr(np, "permute_dims", np.transpose)
+
+
+def _asarray(obj, dtype=None, copy=None):
+    """``np.asarray`` with numpy 2's ``copy`` argument, for numpy 1.x."""
+    return np.array(obj, dtype=dtype) if copy else np.asarray(obj, dtype=dtype)
+
+
+asarray = np.asarray if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else _asarray
+
+
+def matrix_transpose(x):
+    """``x`` with its last two axes swapped."""
+    return np.swapaxes(x, -1, -2)
+
+
+def astype(x, dtype, copy=True):
+    """``x`` cast to ``dtype``: numpy scalars stay scalars, Python numbers become them."""
+    try:
+        return x.astype(dtype, copy=copy)
+    except AttributeError:  # a Python number
+        return np.dtype(dtype).type(x)
+
+
+def mask(condition, dtype):
+    """``condition`` as a 0/1 factor for arrays of ``dtype``: numpy multiplies
+    booleans as they are, so it is returned unchanged (other namespaces cast)."""
+    return condition
+
+
+def to_numpy(x):
+    """The value as numpy: itself (a numpy scalar stays a scalar)."""
+    return x
+
+
+def from_numpy(array):
+    """A numpy value on this device: itself."""
+    return array
 
 
 def sum_to(x, shape):
@@ -44,3 +124,12 @@ def getitem_grad(gy, index, shape):
     gx = np.zeros(shape, dtype=np.result_type(gy))
     np.add.at(gx, index, gy)
     return gx
+
+
+def windows(x, filter_h, filter_w, stride=1, pad=0):
+    """A view of shape (N, C, OH, OW, FH, FW): the window under each output position
+    of ``x`` (N, C, H, W) zero-padded by ``pad``."""
+    if pad:
+        x = np.pad(x, [(0, 0), (0, 0), (pad, pad), (pad, pad)])
+    view = sliding_window_view(x, (filter_h, filter_w), axis=(2, 3))
+    return view[:, :, ::stride, ::stride]

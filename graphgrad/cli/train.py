@@ -5,6 +5,7 @@
 Each step trains on a random mini-batch; after every epoch (one pass's worth of
 batches) and at the end, the train and test accuracies are printed. ``--plot`` saves
 accuracy per epoch and loss per iteration as an image, ``--save`` the weights as .npz.
+``--device cuda`` trains on a GPU with CuPy (each batch is copied there as it comes).
 """
 import argparse
 import os
@@ -14,6 +15,7 @@ import tempfile
 import numpy as np
 from tqdm import tqdm
 
+from ..backend import namespace_for
 from ..datasets import load_fashion_mnist, load_mnist
 from ..models import SimpleConvNet, TwoLayerNet
 from ..optim import SGD, AdaGrad, Adam, Momentum, RMSprop
@@ -46,18 +48,22 @@ def add_parser(parser):
                         help="random seed for the weights and batches (default 0)")
     parser.add_argument("--data-dir", metavar="DIR",
                         help="directory of the IDX files (default: the dataset's own)")
+    parser.add_argument("--device", default="cpu",
+                        help="cpu (numpy, default) or cuda (CuPy on a GPU: pip install "
+                             "'graphgrad[cuda]')")
     return parser
 
 
 def run(args):
     np.random.seed(args.seed)
     try:
+        namespace_for(args.device)  # an unknown device, or cuda without CuPy or a GPU
         train, test = DATASETS[args.dataset](flatten=args.model == "twolayer",
                                              path=args.data_dir)
     except (FileNotFoundError, ValueError) as error:
         print(f"graphgrad train: error: {error}", file=sys.stderr)
         return 2
-    model = make_model(args.model, train[0].shape)
+    model = make_model(args.model, train[0].shape).to(args.device)
     optimizer = OPTIMIZERS[args.optimizer](lr=args.lr)
     history = fit(model, optimizer, train, test, args.iters, args.batch_size,
                   desc=f"{args.model} on {args.dataset}")

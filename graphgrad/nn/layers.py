@@ -7,6 +7,7 @@ Each is a ``Layer``: ``layer(x)`` records it in a graph, ``layer.forward(x)`` /
 import numpy as np
 
 from .. import functions as F
+from ..backend import get_namespace, to_device
 from ..activations import sigmoid, softmax_with_loss
 from .layer import Layer
 
@@ -58,7 +59,8 @@ class Dropout(Layer):
     else 0 (a new mask per call);  test: out = x · (1 − dropout_ratio), as in DLFS.
 
     ``rng``: a ``numpy.random.Generator``; by default the global ``np.random``, so
-    ``np.random.seed`` makes the masks repeatable, as in DLFS.
+    ``np.random.seed`` makes the masks repeatable, as in DLFS, on any device (the
+    mask is drawn by numpy and copied to x's device).
     """
 
     uses_train_flg = True
@@ -70,8 +72,8 @@ class Dropout(Layer):
     def graph(self, x, train_flg=True):
         if not train_flg:
             return x * (1.0 - self.dropout_ratio)
-        mask = self.rng.random(x.shape) > self.dropout_ratio
-        return x * mask.astype(x.dtype)
+        keep = to_device(self.rng.random(x.shape) > self.dropout_ratio, x.device)
+        return x * get_namespace(keep).astype(keep, x.dtype)
 
 
 class BatchNormalization(Layer):
@@ -95,8 +97,9 @@ class BatchNormalization(Layer):
         n = x.shape[0]
         x2 = F.reshape(x, (n, x.size // n))
         if self.running_mean is None:
-            self.running_mean = np.zeros(x2.shape[1], dtype=x2.dtype)
-            self.running_var = np.zeros(x2.shape[1], dtype=x2.dtype)
+            xp = get_namespace(x2.data)
+            self.running_mean = xp.zeros(x2.shape[1], dtype=x2.dtype)
+            self.running_var = xp.zeros(x2.shape[1], dtype=x2.dtype)
         if train_flg:
             mu = F.mean(x2, axis=0)
             xc = x2 - mu

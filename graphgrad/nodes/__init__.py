@@ -5,6 +5,7 @@ and, called on tensors, records itself in the graph.
 """
 from .arithmetic import Add, Div, Mul, Neg, Pow, Sub
 from .conv import Col2im, Im2col, MaxPool, PoolGather, PoolScatter
+from .device import ToDevice
 from .elementwise import Exp, Log, Maximum, Relu, Tanh
 from .fused import Sigmoid, SoftmaxWithLoss
 from .linalg import Dot, MatMul
@@ -15,5 +16,5 @@ __all__ = [
     "Col2im", "Im2col", "MaxPool", "PoolGather", "PoolScatter",
     "Add", "BroadcastTo", "Div", "Dot", "Exp", "GetItem", "GetItemGrad", "Log",
     "MatMul", "Max", "Maximum", "Mean", "Mul", "Neg", "Pow", "Relu", "Reshape", "Sub",
-    "Sigmoid", "SoftmaxWithLoss", "Sum", "SumTo", "Tanh", "Transpose",
+    "Sigmoid", "SoftmaxWithLoss", "Sum", "SumTo", "Tanh", "ToDevice", "Transpose",
 ]

@@ -10,9 +10,7 @@ the backward pass is itself recorded and can be differentiated again:
 
     Im2col  ⟷  Col2im            MaxPool / PoolGather  ⟷  PoolScatter
 """
-import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-
+from ..backend import get_namespace, shape_of
 from ..node import Node
 from ..tensor import Tensor
 
@@ -28,11 +26,9 @@ def output_size(size, filter_size, stride, pad):
 
 
 def windows(x, filter_h, filter_w, stride=1, pad=0):
-    """A view of shape (N, C, OH, OW, FH, FW): the window under each output position."""
-    if pad:
-        x = np.pad(x, [(0, 0), (0, 0), (pad, pad), (pad, pad)])
-    view = sliding_window_view(x, (filter_h, filter_w), axis=(2, 3))
-    return view[:, :, ::stride, ::stride]
+    """(N, C, OH, OW, FH, FW): the window under each output position of ``x``
+    zero-padded by ``pad`` (a view where the namespace can make one)."""
+    return get_namespace(x).windows(x, filter_h, filter_w, stride, pad)
 
 
 def im2col(input_data, filter_h, filter_w, stride=1, pad=0):
@@ -40,10 +36,12 @@ def im2col(input_data, filter_h, filter_w, stride=1, pad=0):
 
     The DLFS function, with the windows taken as one strided view and copied once.
     """
-    n, c, h, w = np.shape(input_data)
+    xp = get_namespace(input_data)
+    n, c, h, w = shape_of(input_data)
     oh, ow = output_size(h, filter_h, stride, pad), output_size(w, filter_w, stride, pad)
     view = windows(input_data, filter_h, filter_w, stride, pad)
-    return view.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * filter_h * filter_w)
+    rows = xp.permute_dims(view, (0, 2, 3, 1, 4, 5))
+    return xp.reshape(rows, (n * oh * ow, c * filter_h * filter_w))
 
 
 def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
@@ -51,14 +49,22 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
 
     Each row is added back onto its window; where windows overlap the values sum.
     """
+    xp = get_namespace(col)
     n, c, h, w = input_shape
     oh, ow = output_size(h, filter_h, stride, pad), output_size(w, filter_w, stride, pad)
-    col = np.reshape(col, (n, oh, ow, c, filter_h, filter_w)).transpose(0, 3, 4, 5, 1, 2)
-    img = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=col.dtype)
+    col = xp.reshape(col, (n, oh, ow, c, filter_h, filter_w))
+    col = xp.permute_dims(col, (0, 3, 4, 5, 1, 2))
+    img = xp.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=col.dtype)
     for y in range(filter_h):
         for x in range(filter_w):
-            img[:, :, y:y + stride * oh:stride, x:x + stride * ow:stride] += col[:, :, y, x]
+            img[:, :, strided(y, oh, stride), strided(x, ow, stride)] += col[:, :, y, x, :, :]
     return img[:, :, pad:h + pad, pad:w + pad]
+
+
+def strided(start, count, stride):
+    """The slice of ``count`` positions ``stride`` apart from ``start`` (its stop is
+    the last position + 1, never past the end)."""
+    return slice(start, start + stride * (count - 1) + 1, stride)
 
 
 def _apply(node, value):
@@ -76,7 +82,7 @@ class Im2col(Node):
         self.filter_h, self.filter_w, self.stride, self.pad = filter_h, filter_w, stride, pad
 
     def forward(self, x):
-        self.x_shape = np.shape(x)
+        self.x_shape = shape_of(x)
         return im2col(x, self.filter_h, self.filter_w, self.stride, self.pad)
 
     def backward(self, dout):
@@ -115,11 +121,12 @@ class PoolGather(Node):
         self.arg = arg
 
     def forward(self, x):
-        self.x_shape = np.shape(x)
+        xp = get_namespace(x)
+        self.x_shape = shape_of(x)
         view = windows(x, self.pool_h, self.pool_w, self.stride, self.pad)
-        y = np.zeros(self.arg.shape, dtype=np.result_type(x))
+        y = xp.zeros(self.arg.shape, dtype=x.dtype)
         for k in range(self.pool_h * self.pool_w):
-            np.copyto(y, view[..., k // self.pool_w, k % self.pool_w], where=self.arg == k)
+            y = xp.where(self.arg == k, view[..., k // self.pool_w, k % self.pool_w], y)
         return y
 
     def backward(self, dout):
@@ -138,14 +145,15 @@ class MaxPool(PoolGather):
         super().__init__(pool_h, pool_w, stride, pad)
 
     def forward(self, x):
-        self.x_shape = np.shape(x)
+        xp = get_namespace(x)
+        self.x_shape = shape_of(x)
         view = windows(x, self.pool_h, self.pool_w, self.stride, self.pad)
-        y = view[..., 0, 0].copy()
-        self.arg = np.zeros(y.shape, dtype=np.intp)
+        y = xp.asarray(view[..., 0, 0], copy=True)
+        self.arg = xp.zeros(y.shape, dtype=xp.int64)
         for k in range(1, self.pool_h * self.pool_w):
             value = view[..., k // self.pool_w, k % self.pool_w]
-            np.copyto(self.arg, k, where=value > y)
-            np.maximum(y, value, out=y)
+            self.arg = xp.where(value > y, k, self.arg)
+            y = xp.maximum(y, value)
         return y
 
 
@@ -164,13 +172,14 @@ class PoolScatter(Node):
         self.arg = arg
 
     def forward(self, dy):
+        xp = get_namespace(dy)
         n, c, h, w = self.input_shape
         p, s = self.pad, self.stride
-        oh, ow = np.shape(dy)[2:]
-        dx = np.zeros((n, c, h + 2 * p, w + 2 * p), dtype=np.result_type(dy))
+        oh, ow = shape_of(dy)[2:]
+        dx = xp.zeros((n, c, h + 2 * p, w + 2 * p), dtype=dy.dtype)
         for k in range(self.pool_h * self.pool_w):
             y, x = divmod(k, self.pool_w)
-            dx[:, :, y:y + s * oh:s, x:x + s * ow:s] += dy * (self.arg == k)
+            dx[:, :, strided(y, oh, s), strided(x, ow, s)] += xp.where(self.arg == k, dy, 0)
         return dx[:, :, p:h + p, p:w + p]
 
     def backward(self, dout):

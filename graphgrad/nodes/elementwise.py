@@ -1,6 +1,4 @@
 """Element-wise nodes: exp, log, tanh, relu and the element-wise maximum."""
-import numpy as np
-
 from ..backend import get_namespace, shape_of
 from ..node import Node
 
@@ -62,8 +60,10 @@ class Relu(Node):
     saved = ("mask",)
 
     def forward(self, x):
-        self.mask = x > 0
-        return np.maximum(x, 0)
+        xp = get_namespace(x)
+        out = xp.maximum(x, 0)
+        self.mask = xp.mask(x > 0, out.dtype)
+        return out
 
     def backward(self, dout):
         return dout * self.mask
@@ -79,9 +79,10 @@ class Maximum(Node):
 
     def forward(self, x, y):
         self.x_shape, self.y_shape = shape_of(x), shape_of(y)
-        out = np.maximum(x, y)
-        share = (x > y) + 0.5 * (x == y)
-        self.x_share = share.astype(out.dtype) if np.ndim(share) else float(share)
+        xp = get_namespace(x, y)
+        out = xp.maximum(x, y)
+        dtype = out.dtype
+        self.x_share = xp.astype(x > y, dtype) + 0.5 * xp.astype(x == y, dtype)
         return out
 
     def backward(self, dout):

@@ -4,8 +4,11 @@
 graph shows every step); these are what the layers use for speed. The tests prove
 the two forms agree in value and gradient.
 """
+import math
+
 import numpy as np
 
+from ..backend import get_namespace, to_numpy
 from ..node import Node
 from ..tensor import Tensor
 
@@ -23,9 +26,10 @@ class Sigmoid(Node):
     saved_output = "out"
 
     def forward(self, x):
+        xp = get_namespace(x)
         with np.errstate(over="ignore"):  # e^±x = inf gives the right limit 0
-            self.out = 1 / (1 + np.exp(-x))
-            self.complement = 1 / (1 + np.exp(x))
+            self.out = 1 / (1 + xp.exp(-x))
+            self.complement = 1 / (1 + xp.exp(x))
         return self.out
 
     def backward(self, dout):
@@ -49,42 +53,41 @@ class SoftmaxWithLoss(Node):
     saved_inputs = {"x": 0}
 
     def forward(self, x, t):
-        x, t = np.asarray(x), np.asarray(t)
+        xp = get_namespace(x)
+        x, t = xp.asarray(x), xp.asarray(t)
         self.labels = are_labels(x, t)
         self.n = x.shape[0] if x.ndim > 1 else 1
-        z = x - x.max(axis=-1, keepdims=True)
-        e = np.exp(z)
-        s = e.sum(axis=-1, keepdims=True)
+        z = x - xp.max(x, axis=-1, keepdims=True)
+        e = xp.exp(z)
+        s = xp.sum(e, axis=-1, keepdims=True)
         self.x, self.t, self.y = x, t, e / s
-        log_s = np.log(s)  # −log softmax(x) = log s − z
+        log_s = xp.log(s)  # −log softmax(x) = log s − z
         if self.labels:
-            return (log_s.sum() - rows(z)[np.arange(t.size), t.reshape(-1)].sum()) / self.n
-        return (t * (log_s - z)).sum() / self.n
+            picked = rows(z)[xp.arange(math.prod(t.shape)), xp.reshape(t, (-1,))]
+            return (xp.sum(log_s) - xp.sum(picked)) / self.n
+        return xp.sum(t * (log_s - z)) / self.n
 
     def backward(self, dout):
         if isinstance(dout, Tensor):  # create_graph: let softmax(x) be differentiated
             from ..activations import softmax
             return (softmax(self.x) - one_hot(self.x, self.t)) * (dout / self.n), None
-        if self.labels:
-            dx = self.y.copy()
-            rows(dx)[np.arange(self.t.size), self.t.reshape(-1)] -= 1
-        else:
-            dx = self.y - self.t
-        dx *= dout / self.n
-        return dx, None
+        t = label_rows(self.t, self.y) if self.labels else self.t
+        return (self.y - t) * (dout / self.n), None
 
 
 def rows(a):
     """``a`` as a matrix with one row per sample (a view)."""
-    return a.reshape(-1, a.shape[-1])
+    return get_namespace(a).reshape(a, (-1, a.shape[-1]))
 
 
 def are_labels(x, t):
     """True for integer labels (one per row of ``x``), False for one-hot rows;
     anything else raises ValueError."""
+    xp = get_namespace(x)
     classes = x.shape[-1]
-    if t.dtype.kind in "iu" and t.shape == x.shape[:-1]:
-        if t.size and (t.max() >= classes or t.min() < 0):
+    if xp.isdtype(t.dtype, "integral") and t.shape == x.shape[:-1]:
+        if math.prod(t.shape) and (xp.min(t) < 0 or xp.max(t) >= classes):
+            t = to_numpy(t)
             bad = t[(t < 0) | (t >= classes)].flat[0]
             raise ValueError(f"label {bad} is out of range for {classes} classes")
         return True
@@ -97,7 +100,14 @@ def are_labels(x, t):
 
 def one_hot(x, t):
     """Targets ``t`` (labels or one-hot rows) as one-hot rows in ``x``'s dtype."""
-    x, t = np.asarray(getattr(x, "data", x)), np.asarray(t)
-    if are_labels(x, t):
-        return np.eye(x.shape[-1], dtype=x.dtype)[t]
-    return t.astype(x.dtype, copy=False)
+    x = getattr(x, "data", x)
+    xp = get_namespace(x)
+    x, t = xp.asarray(x), xp.asarray(t)
+    return label_rows(t, x) if are_labels(x, t) else xp.astype(t, x.dtype, copy=False)
+
+
+def label_rows(labels, like):
+    """Integer ``labels`` as one-hot rows shaped and typed like ``like``."""
+    xp = get_namespace(like)
+    hits = xp.reshape(labels, labels.shape + (1,)) == xp.arange(like.shape[-1])
+    return xp.astype(hits, like.dtype)

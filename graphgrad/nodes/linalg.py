@@ -1,6 +1,4 @@
 """Matrix products: ``matmul`` (the ``@`` operator) and ``dot`` (np.dot)."""
-import numpy as np
-
 from ..backend import get_namespace, shape_of
 from ..node import Node, needs_grad
 
@@ -20,7 +18,7 @@ class MatMul(Node):
 
     def forward(self, x, y):
         self.x, self.y = x, y
-        return np.matmul(x, y)
+        return get_namespace(x).matmul(x, y)
 
     def backward(self, dout):
         xp = get_namespace(dout)
@@ -42,9 +40,9 @@ class MatMul(Node):
         d2 = xp.reshape(dout, d_shape)
         gx = gy = None
         if needs_grad(self, 0):
-            gx = xp.reshape(xp.sum_to(d2 @ xp.swapaxes(y2, -1, -2), shape_of(x2)), x_shape)
+            gx = xp.reshape(xp.sum_to(d2 @ xp.matrix_transpose(y2), shape_of(x2)), x_shape)
         if needs_grad(self, 1):
-            gy = xp.reshape(xp.sum_to(xp.swapaxes(x2, -1, -2) @ d2, shape_of(y2)), y_shape)
+            gy = xp.reshape(xp.sum_to(xp.matrix_transpose(x2) @ d2, shape_of(y2)), y_shape)
         return gx, gy
 
 
@@ -56,9 +54,10 @@ class Dot(MatMul):
     op = "dot"
 
     def forward(self, x, y):
-        if np.ndim(x) == 0 or np.ndim(y) == 0 or np.ndim(y) > 2:
+        x_ndim, y_ndim = len(shape_of(x)), len(shape_of(y))
+        if x_ndim == 0 or y_ndim == 0 or y_ndim > 2:
             raise ValueError(
                 "dot supports operands with 1 or more axes and a second operand with "
                 "at most 2 axes (use * for scalars, matmul or tensordot beyond)")
         self.x, self.y = x, y
-        return np.dot(x, y)
+        return get_namespace(x).matmul(x, y)  # equal to np.dot for these operands

@@ -3,20 +3,29 @@
 Summing over axes and broadcasting back are each other's adjoints: the gradient of a
 sum is the output gradient broadcast back to the input's shape, and vice versa.
 """
-import numpy as np
+import math
 
 from ..backend import get_namespace, shape_of
 from ..node import Node
 
 
+def reduced_axes(ndim, axis):
+    """The axes a reduction over ``axis`` (None: all) removes, counted from 0."""
+    if axis is None:
+        return range(ndim)
+    return [a % ndim for a in (axis if isinstance(axis, tuple) else (axis,))]
+
+
 def kept_shape(shape, axis):
     """The shape of a reduction over ``axis`` with ``keepdims=True``."""
-    ndim = len(shape)
-    if axis is None:
-        axes = range(ndim)
-    else:
-        axes = [a % ndim for a in (axis if isinstance(axis, tuple) else (axis,))]
+    axes = reduced_axes(len(shape), axis)
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def reduced_shape(shape, axis):
+    """The shape of a reduction over ``axis`` without ``keepdims``."""
+    axes = reduced_axes(len(shape), axis)
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
 class Sum(Node):
@@ -29,7 +38,7 @@ class Sum(Node):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        out = np.sum(x, axis=self.axis, keepdims=self.keepdims)
+        out = get_namespace(x).sum(x, axis=self.axis, keepdims=self.keepdims)
         self.x_shape = shape_of(x)
         self.kept = kept_shape(self.x_shape, self.axis)
         return out
@@ -48,10 +57,10 @@ class Mean(Sum):
     def forward(self, x):
         self.x_shape = shape_of(x)
         self.kept = kept_shape(self.x_shape, self.axis)
-        return np.mean(x, axis=self.axis, keepdims=self.keepdims)
+        return get_namespace(x).mean(x, axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, dout):
-        n = int(np.prod(self.x_shape)) // int(np.prod(self.kept))
+        n = math.prod(self.x_shape) // math.prod(self.kept)
         return super().backward(dout / n)
 
 
@@ -66,12 +75,13 @@ class Max(Node):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        x = np.asarray(x)
-        out = np.max(x, axis=self.axis, keepdims=True)
-        mask = x == out
-        self.share = (mask / mask.sum(axis=self.axis, keepdims=True)).astype(x.dtype)
+        xp = get_namespace(x)
+        x = xp.asarray(x)
+        out = xp.max(x, axis=self.axis, keepdims=True)
+        mask = xp.astype(x == out, x.dtype)
+        self.share = mask / xp.sum(mask, axis=self.axis, keepdims=True)
         self.kept = out.shape
-        return out if self.keepdims else out.reshape(np.max(x, axis=self.axis).shape)
+        return out if self.keepdims else xp.reshape(out, reduced_shape(x.shape, self.axis))
 
     def backward(self, dout):
         return get_namespace(dout).reshape(dout, self.kept) * self.share
@@ -105,7 +115,7 @@ class BroadcastTo(Node):
 
     def forward(self, x):
         self.x_shape = shape_of(x)
-        return np.broadcast_to(x, self.shape)
+        return get_namespace(x).broadcast_to(x, self.shape)
 
     def backward(self, dout):
         return get_namespace(dout).sum_to(dout, self.x_shape)

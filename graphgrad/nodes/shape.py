@@ -1,6 +1,4 @@
 """Nodes that move values without changing them: reshape, transpose, indexing."""
-import numpy as np
-
 from ..backend import get_namespace, shape_of
 from ..node import Node
 
@@ -12,11 +10,11 @@ class Reshape(Node):
     op = "reshape"
 
     def __init__(self, shape):
-        self.shape = shape
+        self.shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
 
     def forward(self, x):
         self.x_shape = shape_of(x)
-        return np.reshape(x, self.shape)
+        return get_namespace(x).reshape(x, self.shape)
 
     def backward(self, dout):
         return get_namespace(dout).reshape(dout, self.x_shape)
@@ -33,14 +31,17 @@ class Transpose(Node):
         self.axes = None if axes is None else tuple(axes)
 
     def forward(self, x):
-        return np.transpose(x, self.axes)
+        ndim = len(shape_of(x))
+        axes = tuple(range(ndim))[::-1] if self.axes is None else self.axes
+        return get_namespace(x).permute_dims(x, axes)
 
     def backward(self, dout):
+        ndim = len(shape_of(dout))
         if self.axes is None:
-            inverse = None
+            inverse = tuple(range(ndim))[::-1]
         else:  # negative axes count from the end, as in np.transpose
-            inverse = tuple(np.argsort([a % len(self.axes) for a in self.axes]))
-        return get_namespace(dout).transpose(dout, inverse)
+            inverse = tuple(sorted(range(ndim), key=lambda i: self.axes[i] % ndim))
+        return get_namespace(dout).permute_dims(dout, inverse)
 
 
 class GetItem(Node):
@@ -55,7 +56,7 @@ class GetItem(Node):
 
     def forward(self, x):
         self.x_shape = shape_of(x)
-        return np.asarray(x)[self.index]
+        return get_namespace(x).asarray(x)[self.index]
 
     def backward(self, dout):
         return get_namespace(dout).getitem_grad(dout, self.index, self.x_shape)

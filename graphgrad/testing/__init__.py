@@ -10,16 +10,17 @@
 import numpy as np
 
 from ..autograd import grad
+from ..backend import get_namespace, to_device, to_numpy
 from ..tensor import Tensor, tensor
 
 
 def numerical_gradient(f, x, h=1e-4):
     """∂f/∂x by central differences: (f(x + h·eᵢ) − f(x − h·eᵢ)) / 2h for each element.
 
-    ``f(x)`` returns a number; ``x`` is a float numpy array perturbed in place and
-    restored afterwards, as in DLFS.
+    ``f(x)`` returns a number; ``x`` is a float array (numpy, or of any registered
+    device) perturbed in place and restored afterwards, as in DLFS.
     """
-    grad_ = np.zeros_like(x)
+    grad_ = get_namespace(x).zeros_like(x)
     for idx in np.ndindex(x.shape):
         original = x[idx]
         try:
@@ -45,15 +46,17 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     backprop computes ∂(v·fn)/∂input, compared element by element with the central
     difference of v·fn, to ``|a − n| <= atol + rtol·|n|``. Inputs that do not require
     grad (integer labels, constants) are passed through unchecked. Use float64 inputs.
+    Inputs may live on any device; the central differences are taken on the host.
     """
     inputs = [x if isinstance(x, Tensor) else tensor(x) for x in inputs]
     out = fn(*inputs)
-    v = _direction(out.shape, out.dtype, seed)
+    v = _direction(out, seed)
     checked = [x for x in inputs if x.requires_grad]
     analytic = grad(out, checked, grad_outputs=v) if checked else []
     for i, x in enumerate(inputs):
         if x.requires_grad:
-            _compare(fn, inputs, x, i, analytic[checked.index(x)].data, v, eps, atol, rtol)
+            _compare(fn, inputs, x, i, to_numpy(analytic[checked.index(x)].data), v,
+                     eps, atol, rtol)
     return True
 
 
@@ -66,30 +69,35 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     def first_derivatives(*xs):
         out = fn(*xs)
         wrt = [x for x in xs if x.requires_grad]
-        grads = grad(out, wrt, grad_outputs=_direction(out.shape, out.dtype, seed),
-                     create_graph=True)
+        grads = grad(out, wrt, grad_outputs=_direction(out, seed), create_graph=True)
         total = 0.0
         for k, g in enumerate(grads):
-            total = total + (g * _direction(g.shape, g.dtype, seed + 1 + k)).sum()
+            total = total + (g * _direction(g, seed + 1 + k)).sum()
         return total
 
     return gradcheck(first_derivatives, inputs, eps, atol, rtol, seed)
 
 
-def _direction(shape, dtype, seed):
-    """A fixed random direction: magnitudes in [0.5, 1.5], alternating signs."""
+def _direction(like, seed):
+    """A fixed random direction shaped, typed and placed like tensor ``like``:
+    magnitudes in [0.5, 1.5], alternating signs (a numpy scalar when 0-d on numpy)."""
+    shape = like.shape
     v = np.random.default_rng(seed).uniform(0.5, 1.5, shape)
     v = v * np.where(np.arange(v.size).reshape(shape) % 2, -1, 1)
-    return v.astype(dtype) if v.ndim else dtype.type(v)
+    xp = get_namespace(like.data)
+    v = xp.astype(xp.from_numpy(v), like.dtype)
+    return v[()] if v.ndim == 0 else v
 
 
 def _compare(fn, inputs, x, position, analytic, v, eps, atol, rtol):
-    original = x.data
-    base = np.array(original, dtype=np.result_type(original))
+    original, device = x.data, x.device
+    base = np.array(to_numpy(original))  # a host copy to perturb
+    v = np.asarray(to_numpy(v))
 
     def projected(values):
-        x.data = values.reshape(base.shape) if base.ndim else values[()]
-        return float(np.sum(np.asarray(fn(*inputs).data) * v))
+        value = values.reshape(base.shape) if base.ndim else values[()]
+        x.data = to_device(value, device)
+        return float(np.sum(np.asarray(to_numpy(fn(*inputs).data)) * v))
 
     try:
         numeric = numerical_gradient(projected, base.copy(), eps)

@@ -1,0 +1,404 @@
+"""Array backends: the same nodes, layers, models and optimizers on another array
+library than numpy, with no second copy of the code.
+
+``array_api_strict`` (the array API standard and nothing more), on its simulated
+device "device1" where it refuses every conversion to numpy, is registered as the
+device "strict": a stray ``np.`` call on tensor data, a numpy-only method or a
+bool × float product fails here. Every case runs forward and backward on that device
+and on numpy; values and gradients must agree, and ``gradcheck`` checks the device's
+gradients against central differences. Targets (labels, one-hot rows) are passed as
+numpy arrays: the losses copy them to the scores' device.
+
+With CuPy and a CUDA GPU the same cases run on "cuda" (marker ``gpu``; skipped
+elsewhere): ``pytest -m gpu tests/test_backends.py``.
+"""
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import graphgrad as gg
+from graphgrad import backend
+from graphgrad.backend import ArrayAPINamespace
+from graphgrad.models import MultiLayerNet, SimpleConvNet, TwoLayerNet
+from graphgrad.nn import Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu
+from graphgrad.optim import SGD, AdaGrad, Adam, Momentum, RMSprop
+from graphgrad.testing import gradcheck, gradgradcheck
+
+xps = pytest.importorskip("array_api_strict")
+
+
+def _cuda_available():
+    if "cuda" in backend._by_device:
+        return True
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        return False
+    try:
+        backend.namespace_for("cuda")
+    except ValueError:
+        return False
+    return True
+
+
+CUDA = _cuda_available()
+NO_CUDA = "needs CuPy and a CUDA GPU"
+DEVICES = ["strict", pytest.param("cuda", marks=[
+    pytest.mark.gpu, pytest.mark.skipif(not CUDA, reason=NO_CUDA)])]
+STRICT_ONLY = "array-api-strict has no scatter-add for integer-array indices (np.add.at)"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def strict():
+    """array-api-strict on its device1 as graphgrad's device "strict"."""
+    namespace = ArrayAPINamespace(xps, device="strict", native_device=xps.Device("device1"))
+    backend.register(namespace)
+    yield namespace
+    backend.unregister("strict")
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return request.param
+
+
+def assert_on(value, device):
+    """``value`` is an array of ``device``'s namespace (not numpy, unless cpu)."""
+    assert isinstance(value, backend.namespace_for(device).array_types), type(value)
+
+
+def host(value):
+    return np.asarray(backend.to_numpy(value))
+
+
+def test_every_namespace_offers_the_names_graphgrad_uses(strict, stand_in_cupy):
+    stand_in_cupy(gpus=1)
+    from graphgrad.backend import cupy_backend
+    for namespace in (backend.numpy_backend, strict, cupy_backend.namespace):
+        missing = [name for name in backend.NAMES if not hasattr(namespace, name)]
+        assert not missing, (namespace, missing)
+
+
+# -- the core nodes: forward, backward, gradcheck ---------------------------------
+
+RNG = np.random.default_rng(0)
+A23, B23, C3, D21 = RNG.normal(size=(2, 3)), RNG.normal(size=(2, 3)), RNG.normal(size=3), \
+    RNG.normal(size=(2, 1))
+P23, P3 = RNG.uniform(0.5, 2, (2, 3)), RNG.uniform(0.5, 2, 3)
+M34, B223 = RNG.normal(size=(3, 4)), RNG.normal(size=(2, 2, 3))
+IMAGES, FILTERS = RNG.normal(size=(2, 2, 5, 5)), RNG.normal(size=(3, 2, 3, 3))
+LABELS, ONE_HOT = np.array([2, 0]), np.eye(3)[[1, 2]]
+
+
+
+CASES = {  # name: (function of tensors, its float64 inputs)
+    "add": (lambda a, b: a + b, [A23, C3]),
+    "sub": (lambda a, b: a - b, [A23, D21]),
+    "mul": (lambda a, b: a * b, [A23, C3]),
+    "div": (lambda a, b: a / b, [A23, P3]),
+    "neg": (lambda a: -a, [A23]),
+    "pow": (lambda a, b: a ** b, [P23, C3]),
+    "pow number": (lambda a: a ** 2 + 2 ** a, [A23]),
+    "exp": (gg.exp, [A23]),
+    "log": (gg.log, [P23]),
+    "tanh": (gg.tanh, [A23]),
+    "relu": (gg.relu, [A23]),
+    "maximum": (gg.maximum, [A23, C3]),
+    "maximum number": (lambda a: gg.maximum(a, 0.1), [A23]),
+    "matmul": (lambda a, m: a @ m, [A23, M34]),
+    "matmul batched": (lambda b, c: b @ c, [B223, C3]),
+    "matmul 1-D": (lambda c, m: c @ m, [C3, M34]),
+    "dot": (gg.dot, [A23, C3]),
+    "sum": (gg.sum, [A23]),
+    "sum axis": (lambda a: gg.sum(a, axis=(0, 2), keepdims=True), [B223]),
+    "mean": (lambda a: gg.mean(a, axis=1), [A23]),
+    "max": (gg.max, [A23]),
+    "max axis": (lambda a: gg.max(a, axis=-1, keepdims=True), [B223]),
+    "reshape": (lambda a: gg.reshape(a, (3, 2)) * 2.0, [A23]),
+    "transpose": (lambda a: a.T, [A23]),
+    "transpose axes": (lambda b: gg.transpose(b, (1, -1, 0)), [B223]),
+    "broadcast_to": (lambda c: gg.broadcast_to(c, (2, 2, 3)), [C3]),
+    "sum_to": (lambda b: gg.sum_to(b, (2, 1, 3)), [B223]),
+    "getitem basic": (lambda a: a[1, 1:] * a[0, ...][:2], [A23]),
+    "sigmoid fused": (gg.sigmoid, [A23]),
+    "sigmoid composite": (lambda a: gg.sigmoid(a, fused=False), [A23]),
+    "softmax": (gg.softmax, [A23]),
+    "softmax_with_loss labels": (lambda a: gg.softmax_with_loss(a, LABELS), [A23]),
+    "softmax_with_loss one-hot": (lambda a: gg.softmax_with_loss(a, ONE_HOT), [A23]),
+    "softmax_with_loss composite": (
+        lambda a: gg.softmax_with_loss(a, LABELS, fused=False), [A23]),
+    "convolution": (lambda x, w, b: Convolution(w, b, stride=2, pad=1)(x),
+                    [IMAGES, FILTERS, C3]),
+    "pooling": (lambda x: Pooling(2, 2, stride=1, pad=1)(x), [IMAGES]),
+    "batchnorm": (lambda x, g, b: BatchNormalization(g, b)(x), [B223[0], P3, C3]),
+    "getitem integer array": (lambda a: a[np.array([1, 1, 0]), 1:], [A23]),
+    "cross_entropy_error": (
+        lambda a: gg.cross_entropy_error(gg.softmax(a), LABELS), [A23]),
+}
+NEEDS_SCATTER = {"getitem integer array", "cross_entropy_error"}
+
+
+def run(function, arrays, device):
+    """Forward and backward of ``function`` on ``device``: (value, input gradients)."""
+    xs = [gg.tensor(a, device=device) for a in arrays]
+    out = function(*xs)
+    out.backward(np.linspace(0.5, 1.5, out.size).reshape(out.shape))
+    for t in [out, *xs]:
+        assert t.device == device
+        assert_on(t.data, device)
+    for x in xs:
+        assert_on(x.grad, device)
+    return host(out.data), [host(x.grad) for x in xs]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_node_values_and_gradients_match_numpy(name, device):
+    if device == "strict" and name in NEEDS_SCATTER:
+        pytest.skip(STRICT_ONLY)
+    function, arrays = CASES[name]
+    value, grads = run(function, arrays, device)
+    expected_value, expected_grads = run(function, arrays, "cpu")
+    np.testing.assert_allclose(value, expected_value, rtol=1e-12, atol=1e-12)
+    for g, expected in zip(grads, expected_grads):
+        np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["mul", "div", "pow", "exp", "tanh", "matmul batched",
+                                  "max axis", "sigmoid fused", "softmax_with_loss labels",
+                                  "convolution", "pooling"])
+def test_gradcheck_on_the_device(name, device):
+    function, arrays = CASES[name]
+    assert gradcheck(function, [gg.tensor(a, device=device) for a in arrays])
+
+
+@pytest.mark.parametrize("name", ["mul", "exp", "tanh", "softmax_with_loss labels"])
+def test_second_derivatives_on_the_device(name, device):
+    function, arrays = CASES[name]
+    assert gradgradcheck(function, [gg.tensor(a, device=device) for a in arrays])
+
+
+def test_float32_stays_float32_on_the_device(device):
+    x = gg.tensor(A23.astype(np.float32), device=device)
+    y = gg.softmax_with_loss(gg.relu(x * 2.0) @ gg.tensor(M34.astype(np.float32), device=device).to("cpu")
+                             .to(device) * 0.5 + 1, LABELS)
+    y.backward()
+    assert host(x.grad).dtype == np.float32
+
+
+# -- tensors, devices and moves ---------------------------------------------------
+
+def test_tensor_device_and_to(device):
+    x = gg.tensor(A23, name="x")
+    assert x.device == "cpu" and x.to("cpu") is x
+    y = x.to(device)
+    assert y.device == device and y.to(device) is y
+    assert_on(y.data, device)
+    np.testing.assert_array_equal(y.numpy(), A23)
+    assert gg.tensor(2.5, device=device).item() == 2.5
+    assert f"device={device!r}" in repr(y)
+    labels = gg.tensor(LABELS, device=device)
+    assert not labels.requires_grad and labels.device == device
+
+
+def test_gradients_flow_back_across_devices(device):
+    x = gg.tensor(A23)
+    y = gg.sum(gg.exp(x.to(device)) * 2.0).to("cpu")
+    y.backward()
+    assert type(x.grad) is np.ndarray
+    np.testing.assert_allclose(x.grad, 2 * np.exp(A23))
+
+
+@pytest.mark.parametrize("op", [lambda a, b: a + b, lambda a, b: a @ b.T,
+                                lambda a, b: gg.maximum(b, a)])
+def test_mixing_devices_in_one_op_is_a_clear_error(op, device):
+    cpu, other = gg.tensor(A23, name="w"), gg.tensor(B23, device=device)
+    with pytest.raises(RuntimeError, match=f"different devices.*({device} and cpu|cpu and "
+                                           f"{device})") as error:
+        op(cpu, other)
+    assert "'w'" in str(error.value) and "(" in str(error.value)  # names the op's operand
+
+
+def test_a_python_number_goes_with_any_device(device):
+    x = gg.tensor(A23, device=device)
+    assert_on((2 * x - 1.5).data, device)
+
+
+def test_unknown_device_is_a_clear_error():
+    with pytest.raises(ValueError, match="tensor 'x'.*unknown device 'tpu'.*'cpu'"):
+        gg.tensor([1.0], name="x", device="tpu")
+
+
+@pytest.mark.skipif(CUDA, reason="CuPy and a GPU are present")
+def test_cuda_without_cupy_or_gpu_says_so():
+    with pytest.raises(ValueError, match="device 'cuda'.*CuPy"):
+        gg.tensor([1.0], name="x", device="cuda")
+
+
+@pytest.fixture
+def stand_in_cupy(monkeypatch):
+    """``install(gpus)`` puts a stand-in ``cupy`` (numpy underneath, reporting
+    ``gpus`` CUDA devices) where graphgrad's CuPy backend imports it; afterwards
+    the backend is forgotten, so the real one loads next time."""
+    def install(gpus):
+        class CUDARuntimeError(RuntimeError):
+            pass
+
+        cupy = types.ModuleType("cupy")
+        cupy.__getattr__ = lambda name: getattr(np, name)
+        cupy.ndarray = type("ndarray", (), {})
+        cupy.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(
+            getDeviceCount=lambda: gpus, CUDARuntimeError=CUDARuntimeError))
+        cupy.lib = types.SimpleNamespace(stride_tricks=np.lib.stride_tricks)
+        cupy.asnumpy = np.asarray
+        cupyx = types.ModuleType("cupyx")
+        cupyx.scatter_add = np.add.at
+        monkeypatch.setitem(sys.modules, "cupy", cupy)
+        monkeypatch.setitem(sys.modules, "cupyx", cupyx)
+        monkeypatch.delitem(sys.modules, "graphgrad.backend.cupy_backend", raising=False)
+        monkeypatch.delattr(backend, "cupy_backend", raising=False)
+        return cupy
+
+    yield install
+    sys.modules.pop("graphgrad.backend.cupy_backend", None)  # the stand-in's; then
+    if hasattr(backend, "cupy_backend"):  # monkeypatch restores a real one, if any
+        del backend.cupy_backend
+
+
+@pytest.mark.skipif(CUDA, reason="CuPy and a GPU are present")
+def test_cupy_without_a_gpu_says_so(stand_in_cupy):
+    stand_in_cupy(gpus=0)
+    with pytest.raises(ValueError, match="tensor 'x'.*device 'cuda'.*no CUDA GPU"):
+        gg.tensor([1.0], name="x", device="cuda")
+
+
+@pytest.mark.skipif(CUDA, reason="CuPy and a GPU are present")
+def test_cupy_namespace_adapters_on_a_stand_in(stand_in_cupy):
+    """The CuPy namespace's own code (names older CuPy lacks, scatter-add, windows),
+    run on a numpy stand-in for CuPy: each agrees with the numpy namespace."""
+    cupy = stand_in_cupy(gpus=1)
+    from graphgrad.backend import cupy_backend, numpy_backend as npb
+    xp = cupy_backend.namespace
+    assert xp.device == "cuda" and xp.array_types == (cupy.ndarray,)
+    np.testing.assert_array_equal(xp.permute_dims(B223, (2, 0, 1)), B223.transpose(2, 0, 1))
+    np.testing.assert_array_equal(xp.matrix_transpose(B223), npb.matrix_transpose(B223))
+    assert xp.astype(A23 > 0, np.float32).dtype == np.float32
+    assert xp.isdtype(np.dtype(np.int32), "integral") and xp.exp(0) == 1.0
+    index = (np.array([1, 1, 0]), slice(1, None))
+    np.testing.assert_array_equal(xp.getitem_grad(np.ones((3, 2)), index, (2, 3)),
+                                  npb.getitem_grad(np.ones((3, 2)), index, (2, 3)))
+    np.testing.assert_array_equal(xp.windows(IMAGES, 3, 2, 2, 1), npb.windows(IMAGES, 3, 2, 2, 1))
+    np.testing.assert_array_equal(xp.sum_to(B223, (2, 1, 3)), npb.sum_to(B223, (2, 1, 3)))
+    np.testing.assert_array_equal(xp.to_numpy(xp.from_numpy(A23)), A23)
+    assert "cuda" not in backend._by_device  # imported, not registered
+
+
+def test_import_graphgrad_does_not_import_cupy():
+    code = ("import sys, graphgrad as gg; gg.tensor([1.0]).backward(); "
+            "assert 'cupy' not in sys.modules, 'cupy imported'; "
+            "assert 'array_api_strict' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- layers, models and optimizers ------------------------------------------------
+
+def test_layer_dlfs_protocol_on_the_device(device):
+    W, b = gg.tensor(M34, device=device).data, gg.tensor(C3[:1] * np.ones(4), device=device).data
+    layer = Affine(W, b)
+    x = gg.tensor(A23, device=device).data
+    out = layer.forward(x)
+    dx = layer.backward(backend.to_device(np.ones((2, 4)), device))
+    assert_on(out, device), assert_on(dx, device), assert_on(layer.dW, device)
+    np.testing.assert_allclose(host(dx), np.ones((2, 4)) @ M34.T)
+    np.testing.assert_allclose(host(layer.dW), A23.T @ np.ones((2, 4)))
+    relu = Relu()
+    np.testing.assert_allclose(host(relu.forward(x)), np.maximum(A23, 0))
+
+
+def twin_models(make, device):
+    """The same model twice, one copy moved to ``device``."""
+    np.random.seed(3)
+    model = make()
+    np.random.seed(3)
+    return model, make().to(device)
+
+
+MODELS = {
+    "TwoLayerNet": (lambda: TwoLayerNet(6, 5, 3, weight_init_std=0.5), (4, 6)),
+    "SimpleConvNet": (lambda: SimpleConvNet(
+        input_dim=(2, 6, 6), hidden_size=4, output_size=3, weight_init_std=0.3,
+        conv_param={"filter_num": 3, "filter_size": 3, "pad": 1, "stride": 1}), (4, 2, 6, 6)),
+    "MultiLayerNet": (lambda: MultiLayerNet(
+        6, [5, 4], 3, use_batchnorm=True, use_dropout=True, weight_decay_lambda=0.1), (4, 6)),
+}
+OPTIMIZERS = [SGD, Momentum, AdaGrad, RMSprop, Adam]
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: o.__name__)
+@pytest.mark.parametrize("model_name", MODELS)
+def test_training_steps_match_numpy(model_name, optimizer, device):
+    make, x_shape = MODELS[model_name]
+    cpu, moved = twin_models(make, device)
+    assert moved.device == device and cpu.device == "cpu"
+    rng = np.random.default_rng(4)
+    opt_cpu, opt_moved = optimizer(lr=0.1), optimizer(lr=0.1)
+    for _ in range(2):
+        x, t = rng.normal(size=x_shape), rng.integers(0, 3, x_shape[0])
+        np.random.seed(5)  # the same dropout masks
+        loss, grads = cpu.loss_and_gradient(x, t)
+        np.random.seed(5)
+        moved_loss, moved_grads = moved.loss_and_gradient(x, t)
+        assert moved_loss == pytest.approx(loss, rel=1e-12)
+        for key, g in moved_grads.items():
+            assert_on(g, device)
+            np.testing.assert_allclose(host(g), grads[key], rtol=1e-10, atol=1e-12)
+        opt_cpu.update(cpu.params, grads)
+        opt_moved.update(moved.params, moved_grads)
+    for key, value in moved.params.items():
+        assert_on(value, device)
+        np.testing.assert_allclose(host(value), cpu.params[key], rtol=1e-10, atol=1e-12)
+
+
+def test_model_to_keeps_layers_sharing_the_params(device):
+    model = TwoLayerNet(6, 5, 3).to(device)
+    assert model.layers["Affine1"].W is model.params["W1"]
+    assert model.layers["Affine2"].b is model.params["b2"]
+    assert model.to(device).params["W1"] is model.params["W1"]  # already there
+    back = model.to("cpu")
+    assert type(back.params["W1"]) is np.ndarray and back.layers["Affine1"].W is back.params["W1"]
+
+
+def test_model_api_on_the_device(device, tmp_path):
+    cpu, moved = twin_models(MODELS["TwoLayerNet"][0], device)
+    x, t = np.random.default_rng(6).normal(size=(5, 6)), np.array([0, 1, 2, 1, 0])
+    assert_on(moved.predict(x), device)
+    assert moved.accuracy(x, t, batch_size=2) == cpu.accuracy(x, t, batch_size=2)
+    assert moved.loss(x, np.eye(3)[t]) == pytest.approx(cpu.loss(x, np.eye(3)[t]))
+    moved.save_params(tmp_path / "w.npz")
+    cpu.params["W1"][...] = 0
+    cpu.load_params(tmp_path / "w.npz")
+    moved.load_params(tmp_path / "w.npz")
+    np.testing.assert_allclose(host(moved.params["W1"]), cpu.params["W1"])
+    numerical = moved.numerical_gradient(x[:2], t[:2])
+    np.testing.assert_allclose(host(numerical["b2"]), cpu.gradient(x[:2], t[:2])["b2"],
+                               atol=1e-7)
+
+
+def test_batchnorm_running_statistics_move_with_the_model(device):
+    np.random.seed(7)
+    model = MultiLayerNet(6, [5], 3, use_batchnorm=True)
+    model.loss_and_gradient(np.random.rand(4, 6), np.array([0, 1, 2, 0]))  # stats made
+    model.to(device)
+    assert_on(model.layers["BatchNorm1"].running_mean, device)
+    assert_on(model.predict(np.random.rand(2, 6)), device)  # test mode uses them
+
+
+def test_dropout_masks_follow_numpy_seed_on_the_device(device):
+    x = np.ones((3, 4))
+    np.random.seed(8)
+    expected = Dropout(0.5).forward(x)
+    np.random.seed(8)
+    out = Dropout(0.5).forward(gg.tensor(x, device=device).data)
+    np.testing.assert_array_equal(host(out), expected)
