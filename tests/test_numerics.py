@@ -120,10 +120,6 @@ def f32(*shape):
 
 LABELS_2 = np.array([0, 2])
 FLOAT64_ONE_HOT = np.eye(3)[LABELS_2]
-FUSED_ONE_HOT_UPCASTS = pytest.mark.xfail(
-    strict=True, reason="graphgrad/nodes/fused.py SoftmaxWithLoss.forward does not cast "
-                        "one-hot targets to the scores' dtype (the composite does)")
-
 FLOAT32_CALLS = [  # (function, variant, call on a float32 (2, 3) tensor x)
     (functions.add, None, lambda x: x + f32(2, 3)),
     (functions.sub, None, lambda x: x - f32(3)),
@@ -181,8 +177,7 @@ def test_every_function_is_checked_in_float32():
 
 
 @pytest.mark.parametrize("call", [
-    pytest.param(call, id=function.__name__ + (f" ({variant})" if variant else ""),
-                 marks=[FUSED_ONE_HOT_UPCASTS] if variant == "fused float64 one-hot" else [])
+    pytest.param(call, id=function.__name__ + (f" ({variant})" if variant else ""))
     for function, variant, call in FLOAT32_CALLS])
 def test_float32_values_and_gradients_stay_float32(call):
     x = f32(2, 3)

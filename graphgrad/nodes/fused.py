@@ -56,6 +56,8 @@ class SoftmaxWithLoss(Node):
         xp = get_namespace(x)
         x, t = xp.asarray(x), xp.asarray(t)
         self.labels = are_labels(x, t)
+        if not self.labels:  # one-hot rows compute in the scores' dtype
+            t = xp.astype(t, x.dtype, copy=False)
         self.n = x.shape[0] if x.ndim > 1 else 1
         z = x - xp.max(x, axis=-1, keepdims=True)
         e = xp.exp(z)
