@@ -110,10 +110,10 @@ def sum_to(x, shape):
         return x
     shape = tuple(shape)
     lead = len(xshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and xshape[lead + i] != 1)
-    y = np.sum(x, axis=axes, keepdims=True)
-    return y.reshape(shape) if lead else y
+    if lead:  # one reduction without keepdims: the common bias case, (N, n) -> (n,)
+        x = np.add.reduce(x, axis=tuple(range(lead)))
+    kept = tuple(i for i, n in enumerate(shape) if n == 1 and x.shape[i] != 1)
+    return np.add.reduce(x, axis=kept, keepdims=True) if kept else x
 
 
 def getitem_grad(gy, index, shape):

@@ -65,7 +65,8 @@ class SoftmaxWithLoss(Node):
         self.x, self.t, self.y = x, t, e / s
         log_s = xp.log(s)  # −log softmax(x) = log s − z
         if self.labels:
-            picked = rows(z)[xp.arange(math.prod(t.shape)), xp.reshape(t, (-1,))]
+            labels = t if t.ndim == 1 else xp.reshape(t, (-1,))
+            picked = rows(z)[xp.arange(labels.shape[0]), labels]
             return (xp.sum(log_s) - xp.sum(picked)) / self.n
         return xp.sum(t * (log_s - z)) / self.n
 
@@ -79,7 +80,7 @@ class SoftmaxWithLoss(Node):
 
 def rows(a):
     """``a`` as a matrix with one row per sample (a view)."""
-    return get_namespace(a).reshape(a, (-1, a.shape[-1]))
+    return a if a.ndim == 2 else get_namespace(a).reshape(a, (-1, a.shape[-1]))
 
 
 def are_labels(x, t):
