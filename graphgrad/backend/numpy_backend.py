@@ -10,7 +10,7 @@ function here keeps them scalars, so scalar graphs stay fast.
 """
 import numpy as np
 from numpy import (  # noqa: F401  (the namespace's public functions)
-    all, arange, argmax, broadcast_to, eye, finfo, int64, isfinite, matmul, maximum,
+    all, arange, argmax, eye, finfo, int64, isfinite, matmul, maximum,
     mean, ones, ones_like, sqrt, stack, where, zeros, zeros_like,
 )
 from numpy.lib.stride_tricks import sliding_window_view
@@ -21,6 +21,15 @@ device = "cpu"
 array_types = (np.ndarray, np.generic)
 
 exp, log, tanh = (weak_numbers(f) for f in (np.exp, np.log, np.tanh))
+
+
+def broadcast_to(x, shape):
+    """``x`` broadcast to ``shape`` as a new writable array: numpy's own returns a
+    read-only view (a gradient that must be copied before it lands in ``.grad``)
+    and costs twice as much for small arrays."""
+    out = np.empty(shape, dtype=np.result_type(x))
+    out[...] = x
+    return out
 
 
 # np.sum, np.max, np.min and np.reshape wrap the ufunc reductions and the method
