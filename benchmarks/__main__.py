@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-SUITES = ["scalar_graph", "mlp_step", "fused_vs_composite", "deep_chain"]
+SUITES = ["scalar_graph", "mlp_step", "fused_vs_composite", "deep_chain", "viz_draw"]
 
 
 def machine():
@@ -28,7 +28,7 @@ def write_markdown(rows, path="docs/benchmarks.md"):
         "| workload | engine | median | ratio |", "| --- | --- | ---: | ---: |",
     ]
     for workload, engine, value, unit, ratio in rows:
-        lines.append(f"| {workload} | {engine} | {value:.1f} {unit} | {ratio:.2f}× |")
+        lines.append(f"| {workload} | {engine} | {value:,.1f} {unit} | {ratio:.2f}× |")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path + ".tmp", "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
