@@ -68,6 +68,23 @@ def replay_step(step, params, x, t):
         p.grad = None
 
 
+def autograd_step(grad_fn, params, x, t):
+    grads = grad_fn(params, x, t)
+    for p, g in zip(params, grads):
+        p -= LR * g
+
+
+def autograd_loss(anp):
+    """The same loss written for HIPS autograd (its numpy wrapper ``anp``)."""
+    def loss(params, x, t):
+        W1, b1, W2, b2 = params
+        a2 = anp.maximum(x @ W1 + b1, 0) @ W2 + b2
+        a2 = a2 - anp.max(a2, axis=1, keepdims=True)
+        log_p = a2 - anp.log(anp.sum(anp.exp(a2), axis=1, keepdims=True))
+        return -anp.mean(log_p[anp.arange(x.shape[0]), t])
+    return loss
+
+
 def torch_step(torch, params, x, t):
     W1, b1, W2, b2 = params
     loss = torch.nn.functional.cross_entropy(torch.relu(x @ W1 + b1) @ W2 + b2, t)
@@ -89,6 +106,12 @@ def run_case(sizes, batch, dtype=np.float32, repeats=200):
     W1, b1, W2, b2 = p_re
     step = gg.compile(lambda x, t: gg.softmax_with_loss(gg.relu(x @ W1 + b1) @ W2 + b2, t))
     workloads["graphgrad replay (gg.compile)"] = lambda: replay_step(step, p_re, x, t)
+    autograd = optional("autograd")
+    if autograd is not None:
+        import autograd.numpy as anp
+        p_ag = [v.copy() for v in p_np.values()]
+        grad_fn = autograd.grad(autograd_loss(anp))
+        workloads["HIPS autograd"] = lambda: autograd_step(grad_fn, p_ag, x, t)
     torch = optional("torch")
     if torch is not None:
         torch.set_num_threads(1)
