@@ -15,8 +15,10 @@ SUITES = ["scalar_graph", "mlp_step", "fused_vs_composite", "deep_chain", "viz_d
 
 
 def machine():
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, numpy {np.__version__}")
+            f"Python {platform.python_version()}, numpy {np.__version__}, "
+            f"OPENBLAS_NUM_THREADS={threads}")
 
 
 def write_markdown(rows, path="docs/benchmarks.md"):

@@ -7,6 +7,8 @@ and an in-place SGD update on ``.data``.
 import numpy as np
 
 import graphgrad as gg
+from graphgrad.models import TwoLayerNet
+from graphgrad.optim import SGD
 
 from .timing import compare, optional, report
 
@@ -68,6 +70,10 @@ def replay_step(step, params, x, t):
         p.grad = None
 
 
+def model_step(net, optimizer, x, t):
+    optimizer.update(net.params, net.gradient(x, t))
+
+
 def autograd_step(grad_fn, params, x, t):
     grads = grad_fn(params, x, t)
     for p, g in zip(params, grads):
@@ -106,6 +112,13 @@ def run_case(sizes, batch, dtype=np.float32, repeats=200):
     W1, b1, W2, b2 = p_re
     step = gg.compile(lambda x, t: gg.softmax_with_loss(gg.relu(x @ W1 + b1) @ W2 + b2, t))
     workloads["graphgrad replay (gg.compile)"] = lambda: replay_step(step, p_re, x, t)
+    if dtype == np.float64:  # the DLFS models hold float64 parameters
+        net = TwoLayerNet(*sizes)
+        for key, value in net.params.items():
+            value[...] = p_np[key]  # in place: the layers share these arrays
+        optimizer = SGD(lr=LR)
+        workloads["TwoLayerNet.gradient + SGD.update"] = lambda: model_step(
+            net, optimizer, x, t)
     autograd = optional("autograd")
     if autograd is not None:
         import autograd.numpy as anp
@@ -126,6 +139,7 @@ def run_case(sizes, batch, dtype=np.float32, repeats=200):
 
 def run():
     rows = run_case((784, 50, 10), 100)
+    rows += run_case((784, 50, 10), 100, np.float64)
     rows += run_case((784, 512, 10), 256, repeats=60)
     return rows
 
