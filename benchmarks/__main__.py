@@ -11,7 +11,8 @@ import time
 
 import numpy as np
 
-SUITES = ["scalar_graph", "mlp_step", "fused_vs_composite", "deep_chain", "viz_draw"]
+SUITES = ["scalar_graph", "mlp_step", "fused_vs_composite", "deep_chain", "memory_flat",
+          "viz_draw"]
 
 
 def machine():
