@@ -176,8 +176,9 @@ def tensor(data, name=None, requires_grad=True, device=None):
 
     Python numbers and lists become float64; numpy arrays keep their dtype (float32
     stays float32). A 0-d value is held as a numpy scalar (``np.float64``): it follows
-    numpy's rules (1/0 is inf, with a warning) at a tenth of a 0-d array's cost. Integer and boolean arrays are allowed as constant inputs (labels)
-    and never require grad. Complex, string and object data are rejected.
+    numpy's rules (1/0 is inf, with a warning) at a tenth of a 0-d array's cost.
+    Integer and boolean arrays are allowed as constant inputs (labels) and never
+    require grad. Complex, string and object data are rejected.
 
     ``device``: "cpu" (numpy, the default), "cuda" (CuPy; ValueError when CuPy or a
     GPU is missing) or a name given to ``graphgrad.backend.register``. An array of

@@ -10,7 +10,7 @@ from hypothesis import given, strategies as st
 
 import graphgrad as gg
 from graphgrad.nodes import Add, Div, Mul, Neg, Pow, Sub
-from graphgrad.testing import gradcheck
+from graphgrad.testing import backprop_gradients, gradcheck
 from graphgrad.testing.strategies import arrays, broadcastable_shapes
 
 # node: (its operator, domain of x, domain of y); Div keeps y off 0, Pow keeps x > 0
@@ -34,12 +34,6 @@ NUMBER_OPERANDS = {
 
 def uniform(shape, domain, seed=0):
     return np.random.default_rng(seed).uniform(*domain, size=shape)
-
-
-def grads(fn, *values):
-    """The gradient of Σ fn(*values) with respect to each value, by backprop."""
-    inputs = [gg.tensor(v) for v in values]
-    return [g.data for g in gg.grad(gg.sum(fn(*inputs)), inputs)]
 
 
 # -- (a) central differences, broadcasting included ----------------------------------
@@ -79,13 +73,13 @@ def test_gradients_match_central_differences(name, shapes, data):
     x = data.draw(arrays(shapes[0], min_value=x_domain[0], max_value=x_domain[1]), label="x")
     y = data.draw(arrays(shapes[1], min_value=y_domain[0], max_value=y_domain[1]), label="y")
     assert gradcheck(op, [x, y])
-    assert [np.shape(g) for g in grads(op, x, y)] == [x.shape, y.shape]
+    assert [np.shape(g) for g in backprop_gradients(op, x, y)] == [x.shape, y.shape]
 
 
 @given(arrays())
 def test_neg_gradient_is_minus_one(x):
     assert gradcheck(lambda t: -t, [x])
-    np.testing.assert_array_equal(grads(lambda t: -t, x)[0], -np.ones_like(x))
+    np.testing.assert_array_equal(backprop_gradients(lambda t: -t, x)[0], -np.ones_like(x))
 
 
 # -- (c) the nodes alone, DLFS layer style ------------------------------------------------------
@@ -139,7 +133,7 @@ def test_float32_outputs_and_gradients(name):
     x, y = uniform((2, 3), x_domain, 1), uniform(3, y_domain, 2)
     x32, y32 = x.astype(np.float32), y.astype(np.float32)
     assert op(gg.tensor(x32), gg.tensor(y32)).dtype == np.float32
-    for g32, g64 in zip(grads(op, x32, y32), grads(op, x, y)):
+    for g32, g64 in zip(backprop_gradients(op, x32, y32), backprop_gradients(op, x, y)):
         assert g32.dtype == np.float32
         np.testing.assert_allclose(g32, g64, rtol=1e-5)
 
@@ -149,6 +143,6 @@ def test_float32_with_number_operands(name):
     fn = NUMBER_OPERANDS[name]
     x = np.array([-1.5, -0.5, 0.5, 2.0])
     assert fn(gg.tensor(x.astype(np.float32))).dtype == np.float32
-    (g32,), (g64,) = grads(fn, x.astype(np.float32)), grads(fn, x)
+    (g32,), (g64,) = backprop_gradients(fn, x.astype(np.float32)), backprop_gradients(fn, x)
     assert g32.dtype == np.float32
     np.testing.assert_allclose(g32, g64, rtol=1e-5)

@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 
 import graphgrad as gg
 from graphgrad.nodes import Exp, Log, Maximum, Relu, Tanh
-from graphgrad.testing import gradcheck
+from graphgrad.testing import backprop_gradients, gradcheck
 from graphgrad.testing.strategies import arrays, broadcastable_shapes
 
 # node: (graph function, numpy function, its derivative, domain of x)
@@ -28,12 +28,6 @@ def domain_values(node):
     if node is Relu:
         return SEPARATED
     return np.random.default_rng(0).uniform(*UNARY[node][3], (2, 3))
-
-
-def grads(fn, *values):
-    """The gradient of Σ fn(*values) with respect to each value, by backprop."""
-    inputs = [gg.tensor(v) for v in values]
-    return [g.data for g in gg.grad(gg.sum(fn(*inputs)), inputs)]
 
 
 # -- (a) central differences ------------------------------------------------------------
@@ -61,7 +55,7 @@ def test_maximum_splits_ties_as_central_differences_do():
     x = np.array([1.0, -2.0, 0.5])
     assert gradcheck(lambda t: gg.maximum(t, t), [x])  # the same value on both sides
     assert gradcheck(lambda a, b: gg.maximum(a, b), [x, x.copy()])
-    assert [g.tolist() for g in grads(gg.maximum, x, x.copy())] == [[0.5] * 3, [0.5] * 3]
+    assert [g.tolist() for g in backprop_gradients(gg.maximum, x, x.copy())] == [[0.5] * 3, [0.5] * 3]
 
 
 # -- (b) properties over random shapes and values -------------------------------------------
@@ -72,7 +66,7 @@ def test_unary_gradients_match_central_differences(node, data):
     low, high = UNARY[node][3]
     x = data.draw(arrays(min_value=low, max_value=high, separated=node is Relu), label="x")
     assert gradcheck(UNARY[node][0], [x])
-    np.testing.assert_allclose(grads(UNARY[node][0], x)[0], UNARY[node][2](x), rtol=1e-12)
+    np.testing.assert_allclose(backprop_gradients(UNARY[node][0], x)[0], UNARY[node][2](x), rtol=1e-12)
 
 
 @given(broadcastable_shapes(), st.data())
@@ -80,7 +74,7 @@ def test_maximum_gradients_match_central_differences(shapes, data):
     x = data.draw(arrays(shapes[0], separated=True), label="x")
     y = data.draw(arrays(shapes[1], separated=True), label="y")  # ties are exact, if any
     assert gradcheck(gg.maximum, [x, y])
-    assert [np.shape(g) for g in grads(gg.maximum, x, y)] == [x.shape, y.shape]
+    assert [np.shape(g) for g in backprop_gradients(gg.maximum, x, y)] == [x.shape, y.shape]
 
 
 # -- (c) the nodes alone, DLFS layer style ------------------------------------------------------
@@ -121,7 +115,7 @@ def test_maximum_layer_matches_closed_form():
 def test_float32_outputs_and_gradients(node):
     fn, x = UNARY[node][0], domain_values(node)
     assert fn(gg.tensor(x.astype(np.float32))).dtype == np.float32
-    (g32,), (g64,) = grads(fn, x.astype(np.float32)), grads(fn, x)
+    (g32,), (g64,) = backprop_gradients(fn, x.astype(np.float32)), backprop_gradients(fn, x)
     assert g32.dtype == np.float32
     np.testing.assert_allclose(g32, g64, rtol=1e-5)
 
@@ -131,7 +125,7 @@ def test_float32_maximum(y):
     x = SEPARATED
     y32 = y.astype(np.float32) if isinstance(y, np.ndarray) else y
     assert gg.maximum(gg.tensor(x.astype(np.float32)), y32).dtype == np.float32
-    (g32,), (g64,) = grads(lambda t: gg.maximum(t, y32), x.astype(np.float32)), grads(
+    (g32,), (g64,) = backprop_gradients(lambda t: gg.maximum(t, y32), x.astype(np.float32)), backprop_gradients(
         lambda t: gg.maximum(t, y), x)
     assert g32.dtype == np.float32
     np.testing.assert_array_equal(g32, g64)

@@ -7,7 +7,7 @@ from hypothesis.extra import numpy as hnp
 
 import graphgrad as gg
 from graphgrad.nodes import Dot, MatMul
-from graphgrad.testing import gradcheck
+from graphgrad.testing import backprop_gradients, gradcheck
 from graphgrad.testing.strategies import arrays, shapes
 
 MATMUL_SHAPES = [
@@ -21,12 +21,6 @@ DOT_SHAPES = [((3,), (3,)), ((2, 3), (3, 4)), ((3,), (3, 4)), ((2, 3), (3,)),
 
 def normal(shape, seed):
     return np.random.default_rng(seed).normal(size=shape)
-
-
-def grads(fn, *values):
-    """The gradient of Σ fn(*values) with respect to each value, by backprop."""
-    inputs = [gg.tensor(v) for v in values]
-    return [g.data for g in gg.grad(gg.sum(fn(*inputs)), inputs)]
 
 
 @st.composite
@@ -71,7 +65,7 @@ def test_matmul_gradients_match_central_differences(shapes_, data):
     x_shape, y_shape = shapes_.input_shapes
     x, y = data.draw(arrays(x_shape), label="x"), data.draw(arrays(y_shape), label="y")
     assert gradcheck(lambda a, b: a @ b, [x, y])
-    assert [np.shape(g) for g in grads(lambda a, b: a @ b, x, y)] == [x_shape, y_shape]
+    assert [np.shape(g) for g in backprop_gradients(lambda a, b: a @ b, x, y)] == [x_shape, y_shape]
 
 
 @given(dot_operands())
@@ -145,6 +139,6 @@ def test_float32_outputs_and_gradients(product, x_shape, y_shape):
     x, y = normal(x_shape, 1), normal(y_shape, 2)
     x32, y32 = x.astype(np.float32), y.astype(np.float32)
     assert product(gg.tensor(x32), gg.tensor(y32)).dtype == np.float32
-    for g32, g64 in zip(grads(product, x32, y32), grads(product, x, y)):
+    for g32, g64 in zip(backprop_gradients(product, x32, y32), backprop_gradients(product, x, y)):
         assert g32.dtype == np.float32
         np.testing.assert_allclose(g32, g64, rtol=1e-5, atol=1e-6)

@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 import graphgrad as gg
 from graphgrad.nodes import BroadcastTo, Max, Mean, Sum, SumTo
-from graphgrad.testing import gradcheck
+from graphgrad.testing import backprop_gradients, gradcheck
 from graphgrad.testing.strategies import arrays, shapes, shapes_broadcasting_to
 
 REDUCTIONS = {"Sum": gg.sum, "Mean": gg.mean, "Max": gg.max}
@@ -19,12 +19,6 @@ X = np.random.default_rng(0).permutation(24).reshape(2, 3, 4) * 0.25 - 3  # dist
 # (shape of x, shape it broadcasts to)
 BROADCASTS = [((3, 1), (2, 3, 4)), ((), (2, 2)), ((4,), (3, 4)), ((1, 3), (2, 3)),
               ((2, 3), (2, 3))]
-
-
-def grads(fn, *values):
-    """The gradient of Σ fn(*values) with respect to each value, by backprop."""
-    inputs = [gg.tensor(v) for v in values]
-    return [g.data for g in gg.grad(gg.sum(fn(*inputs)), inputs)]
 
 
 def any_axis(ndim):
@@ -59,7 +53,7 @@ def test_reduction_gradients_match_central_differences(name, data):
     axis = data.draw(any_axis(x.ndim), label="axis")
     keepdims = data.draw(st.booleans(), label="keepdims")
     assert gradcheck(lambda t: REDUCTIONS[name](t, axis, keepdims), [x])
-    (g,) = grads(lambda t: REDUCTIONS[name](t, axis, keepdims), x)
+    (g,) = backprop_gradients(lambda t: REDUCTIONS[name](t, axis, keepdims), x)
     assert np.shape(g) == x.shape
 
 
@@ -144,6 +138,6 @@ FLOAT32_CASES = {
 def test_float32_outputs_and_gradients(name):
     fn = FLOAT32_CASES[name]
     assert fn(gg.tensor(X.astype(np.float32))).dtype == np.float32
-    (g32,), (g64,) = grads(fn, X.astype(np.float32)), grads(fn, X)
+    (g32,), (g64,) = backprop_gradients(fn, X.astype(np.float32)), backprop_gradients(fn, X)
     assert g32.dtype == np.float32
     np.testing.assert_allclose(g32, g64, rtol=1e-6)

@@ -8,7 +8,7 @@ from hypothesis.extra import numpy as hnp
 import graphgrad as gg
 from graphgrad.functions import getitem_grad
 from graphgrad.nodes import GetItem, GetItemGrad, Reshape, Transpose
-from graphgrad.testing import gradcheck
+from graphgrad.testing import backprop_gradients, gradcheck
 from graphgrad.testing.strategies import arrays, shapes
 
 X = np.random.default_rng(0).normal(size=(2, 3, 4))
@@ -22,12 +22,6 @@ INDICES = {  # a name: an index into X
     "int arrays broadcast": (np.array([[0], [1]]), np.array([1, 1, 2])),
     "boolean mask": np.array([True, False]), "tensor of labels": gg.tensor(np.array([1, 1])),
 }
-
-
-def grads(fn, *values):
-    """The gradient of Σ fn(*values) with respect to each value, by backprop."""
-    inputs = [gg.tensor(v) for v in values]
-    return [g.data for g in gg.grad(gg.sum(fn(*inputs)), inputs)]
 
 
 @st.composite
@@ -87,7 +81,7 @@ def test_tensor_methods_and_swapaxes():
 def test_reshape_gradients_match_central_differences(x_and_shape):
     x, shape = x_and_shape
     assert gradcheck(lambda t: gg.reshape(t, shape), [x])
-    np.testing.assert_array_equal(grads(lambda t: gg.reshape(t, shape), x)[0], np.ones_like(x))
+    np.testing.assert_array_equal(backprop_gradients(lambda t: gg.reshape(t, shape), x)[0], np.ones_like(x))
 
 
 @given(shapes().flatmap(lambda s: st.tuples(arrays(s), permutations(len(s)))))
@@ -96,7 +90,7 @@ def test_transpose_gradients_match_central_differences(x_and_axes):
     v = np.random.default_rng(0).normal(size=np.transpose(x, axes).shape)
     assert gradcheck(lambda t: gg.transpose(t, axes), [x])
     # backprop of ⟨v, xᵀ⟩ is v transposed back
-    (g,) = grads(lambda t: gg.transpose(t, axes) * v, x)
+    (g,) = backprop_gradients(lambda t: gg.transpose(t, axes) * v, x)
     np.testing.assert_array_equal(np.transpose(g, axes), v)
 
 
@@ -109,7 +103,7 @@ def test_getitem_gradients_match_central_differences(x_and_index):
     # each element's gradient counts how often the index picked it
     counts = np.zeros(x.shape)
     np.add.at(counts, index, 1)
-    np.testing.assert_array_equal(grads(lambda t: t[index], x)[0], counts)
+    np.testing.assert_array_equal(backprop_gradients(lambda t: t[index], x)[0], counts)
 
 
 # -- (c) the nodes alone, DLFS layer style ------------------------------------------------------
@@ -168,6 +162,6 @@ FLOAT32_CASES = {
 def test_float32_outputs_and_gradients(name):
     fn = FLOAT32_CASES[name]
     assert fn(gg.tensor(X.astype(np.float32))).dtype == np.float32
-    (g32,), (g64,) = grads(fn, X.astype(np.float32)), grads(fn, X)
+    (g32,), (g64,) = backprop_gradients(fn, X.astype(np.float32)), backprop_gradients(fn, X)
     assert g32.dtype == np.float32
     np.testing.assert_array_equal(g32, g64)

@@ -4,6 +4,7 @@
 * ``gradcheck(fn, inputs)`` — backprop against central differences, or a
   ``GradcheckError`` naming the input, the element and both values;
 * ``gradgradcheck(fn, inputs)`` — the same for second derivatives;
+* ``backprop_gradients(fn, *values)`` — ∂ Σ fn / ∂ each value, as arrays;
 * ``graphgrad.testing.strategies`` — hypothesis strategies for arrays, tensors and
   random expression graphs.
 """
@@ -32,6 +33,13 @@ def numerical_gradient(f, x, h=1e-4):
             x[idx] = original
         grad_[idx] = (f_plus - f_minus) / (2 * h)
     return grad_
+
+
+def backprop_gradients(fn, *values):
+    """∂ Σ fn(*values) / ∂ value for each value, by backprop, as arrays: the values
+    (arrays or numbers) are wrapped in fresh leaf tensors first."""
+    inputs = [tensor(v) for v in values]
+    return [g.data for g in grad(fn(*inputs).sum(), inputs)]
 
 
 class GradcheckError(AssertionError):
