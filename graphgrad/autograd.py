@@ -84,7 +84,7 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, ord
         for x, dx in zip(node.inputs, grads):
             if x.requires_grad:
                 pending[x] = dx if x not in pending else pending[x] + dx
-        if not retain_graph:
+        if node.saved and not retain_graph:
             node.free()
     for x, dx in pending.items():  # the leaves
         if wanted is None:

@@ -20,12 +20,12 @@ class Tensor:
                  "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator
 
-    def __init__(self, data, requires_grad=False, name=None):
+    def __init__(self, data, requires_grad=False, name=None, creator=None):
         self._data = data
         self.written_at = 0  # tick of the last write to .data (0: never rewritten)
         self.grad = None
         self.name = name
-        self.creator = None
+        self.creator = creator
         self.requires_grad = requires_grad
 
     @property
@@ -111,45 +111,45 @@ class Tensor:
         from .autograd import backward
         backward(self, grad, retain_graph=retain_graph)
 
-    # -- operators (each records one node) -------------------------------------
+    # -- operators (each records one node; called directly, as the hottest path) --
     def __add__(self, other):
-        return add(self, other)
+        return nodes.Add()(self, other)
 
     def __radd__(self, other):
-        return add(other, self)
+        return nodes.Add()(other, self)
 
     def __sub__(self, other):
-        return sub(self, other)
+        return nodes.Sub()(self, other)
 
     def __rsub__(self, other):
-        return sub(other, self)
+        return nodes.Sub()(other, self)
 
     def __mul__(self, other):
-        return mul(self, other)
+        return nodes.Mul()(self, other)
 
     def __rmul__(self, other):
-        return mul(other, self)
+        return nodes.Mul()(other, self)
 
     def __truediv__(self, other):
-        return div(self, other)
+        return nodes.Div()(self, other)
 
     def __rtruediv__(self, other):
-        return div(other, self)
+        return nodes.Div()(other, self)
 
     def __pow__(self, other):
-        return pow(self, other)
+        return nodes.Pow()(self, other)
 
     def __rpow__(self, other):
-        return pow(other, self)
+        return nodes.Pow()(other, self)
 
     def __matmul__(self, other):
-        return matmul(self, other)
+        return nodes.MatMul()(self, other)
 
     def __rmatmul__(self, other):
-        return matmul(other, self)
+        return nodes.MatMul()(other, self)
 
     def __neg__(self):
-        return neg(self)
+        return nodes.Neg()(self)
 
     def __getitem__(self, index):
         return getitem(self, index)
@@ -230,7 +230,5 @@ def _named(name):
 # The operator functions live in graphgrad.functions, which needs Tensor first,
 # as does graphgrad.backend (used here at call time only).
 from . import backend  # noqa: E402
-from .functions import (  # noqa: E402
-    add, div, getitem, matmul, max, mean, mul, neg, pow, reshape, sub, sum, to_device,
-    transpose,
-)
+from .functions import getitem, max, mean, reshape, sum, to_device, transpose  # noqa: E402
+from . import nodes  # noqa: E402

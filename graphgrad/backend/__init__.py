@@ -139,3 +139,9 @@ def to_device(value, device):
 def shape_of(value):
     """The shape of an array, tensor or scalar (a number has shape ``()``)."""
     return getattr(value, "shape", ())
+
+
+def sum_to(x, shape):
+    """``x`` summed down to ``shape`` in its own namespace (the adjoint of
+    broadcasting); None (a gradient not wanted) stays None."""
+    return None if x is None else get_namespace(x).sum_to(x, shape)

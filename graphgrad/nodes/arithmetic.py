@@ -5,7 +5,7 @@ shape (``sum_to``), so ``x.grad.shape == x.shape`` always.
 """
 import numpy as np
 
-from ..backend import get_namespace, shape_of
+from ..backend import get_namespace, shape_of, sum_to
 from ..node import Node, needs_grad
 
 
@@ -20,6 +20,8 @@ class Add(Node):
         return x + y
 
     def backward(self, dout):
+        if self.x_shape == self.y_shape:  # no broadcasting: ∂L/∂z has both shapes
+            return dout, dout
         xp = get_namespace(dout)
         return xp.sum_to(dout, self.x_shape), xp.sum_to(dout, self.y_shape)
 
@@ -35,6 +37,8 @@ class Sub(Node):
         return x - y
 
     def backward(self, dout):
+        if self.x_shape == self.y_shape:  # no broadcasting: ∂L/∂z has both shapes
+            return dout, -dout
         xp = get_namespace(dout)
         return xp.sum_to(dout, self.x_shape), xp.sum_to(-dout, self.y_shape)
 
@@ -52,11 +56,12 @@ class Mul(Node):
         return x * y
 
     def backward(self, dout):
-        xp = get_namespace(dout)
         x, y = self.x, self.y
-        gx = xp.sum_to(dout * y, shape_of(x)) if needs_grad(self, 0) else None
-        gy = xp.sum_to(dout * x, shape_of(y)) if needs_grad(self, 1) else None
-        return gx, gy
+        gx = dout * y if needs_grad(self, 0) else None
+        gy = dout * x if needs_grad(self, 1) else None
+        if shape_of(x) == shape_of(y):  # no broadcasting
+            return gx, gy
+        return sum_to(gx, shape_of(x)), sum_to(gy, shape_of(y))
 
 
 class Div(Node):
