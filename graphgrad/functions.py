@@ -12,67 +12,67 @@ from .tensor import Tensor
 
 def add(x, y):
     """x + y"""
-    return nodes.Add()(x, y)
+    return nodes.Add().apply(x, y)
 
 
 def sub(x, y):
     """x − y"""
-    return nodes.Sub()(x, y)
+    return nodes.Sub().apply(x, y)
 
 
 def mul(x, y):
     """x · y"""
-    return nodes.Mul()(x, y)
+    return nodes.Mul().apply(x, y)
 
 
 def div(x, y):
     """x / y"""
-    return nodes.Div()(x, y)
+    return nodes.Div().apply(x, y)
 
 
 def neg(x):
     """−x"""
-    return nodes.Neg()(x)
+    return nodes.Neg().apply(x)
 
 
 def pow(x, y):
     """x ** y"""
-    return nodes.Pow()(x, y)
+    return nodes.Pow().apply(x, y)
 
 
 def exp(x):
     """eˣ"""
-    return nodes.Exp()(x)
+    return nodes.Exp().apply(x)
 
 
 def log(x):
     """natural logarithm"""
-    return nodes.Log()(x)
+    return nodes.Log().apply(x)
 
 
 def tanh(x):
     """hyperbolic tangent"""
-    return nodes.Tanh()(x)
+    return nodes.Tanh().apply(x)
 
 
 def relu(x):
     """max(x, 0)"""
-    return nodes.Relu()(x)
+    return nodes.Relu().apply(x)
 
 
 def maximum(x, y):
     """element-wise maximum, broadcasting"""
-    return nodes.Maximum()(x, y)
+    return nodes.Maximum().apply(x, y)
 
 
 def matmul(x, y):
     """x @ y"""
-    return nodes.MatMul()(x, y)
+    return nodes.MatMul().apply(x, y)
 
 
 def dot(x, y):
     """np.dot(x, y)"""
-    return nodes.Dot()(x, y)
+    return nodes.Dot().apply(x, y)
 
 
 def sum(x, axis=None, keepdims=False):

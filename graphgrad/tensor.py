@@ -113,43 +113,43 @@ class Tensor:
 
     # -- operators (each records one node; called directly, as the hottest path) --
     def __add__(self, other):
-        return nodes.Add()(self, other)
+        return nodes.Add().apply(self, other)
 
     def __radd__(self, other):
-        return nodes.Add()(other, self)
+        return nodes.Add().apply(other, self)
 
     def __sub__(self, other):
-        return nodes.Sub()(self, other)
+        return nodes.Sub().apply(self, other)
 
     def __rsub__(self, other):
-        return nodes.Sub()(other, self)
+        return nodes.Sub().apply(other, self)
 
     def __mul__(self, other):
-        return nodes.Mul()(self, other)
+        return nodes.Mul().apply(self, other)
 
     def __rmul__(self, other):
-        return nodes.Mul()(other, self)
+        return nodes.Mul().apply(other, self)
 
     def __truediv__(self, other):
-        return nodes.Div()(self, other)
+        return nodes.Div().apply(self, other)
 
     def __rtruediv__(self, other):
-        return nodes.Div()(other, self)
+        return nodes.Div().apply(other, self)
 
     def __pow__(self, other):
-        return nodes.Pow()(self, other)
+        return nodes.Pow().apply(self, other)
 
     def __rpow__(self, other):
-        return nodes.Pow()(other, self)
+        return nodes.Pow().apply(other, self)
 
     def __matmul__(self, other):
-        return nodes.MatMul()(self, other)
+        return nodes.MatMul().apply(self, other)
 
     def __rmatmul__(self, other):
-        return nodes.MatMul()(other, self)
+        return nodes.MatMul().apply(other, self)
 
     def __neg__(self):
-        return nodes.Neg()(self)
+        return nodes.Neg().apply(self)
 
     def __getitem__(self, index):
         return getitem(self, index)
