@@ -154,6 +154,8 @@ def seed_for(root, grad, caller="backward"):
             f"{caller}{_label(root)}: the output ({root.dtype}, shape {root.shape}) does "
             f"not require grad (it was made from constants, or under no_grad())")
     if grad is None:
+        if isinstance(root.data, np.generic):  # a numpy scalar (ones_like: ~3 µs)
+            return root.data.dtype.type(1)
         ones = xp.ones_like(root.data)
         return ones[()] if ones.ndim == 0 else ones  # a scalar stays a numpy scalar
     grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)

@@ -55,7 +55,8 @@ class Tensor:
 
     @property
     def dtype(self):
-        return getattr(self._data, "dtype", None) or np.result_type(self._data)
+        dtype = getattr(self._data, "dtype", None)  # (a dtype is falsy: test for None)
+        return np.result_type(self._data) if dtype is None else dtype
 
     @property
     def T(self):

@@ -47,15 +47,27 @@ def broadcast_to(x, shape):
 # np.sum, np.max, np.min and np.reshape wrap the ufunc reductions and the method
 # in Python code that costs more than the work on a small array: called directly
 def sum(x, axis=None, keepdims=False):
-    return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return _reduce(np.add, x, axis, keepdims)
 
 
 def max(x, axis=None, keepdims=False):
-    return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
+    return _reduce(np.maximum, x, axis, keepdims)
 
 
 def min(x, axis=None, keepdims=False):
-    return np.minimum.reduce(x, axis=axis, keepdims=keepdims)
+    return _reduce(np.minimum, x, axis, keepdims)
+
+
+def _reduce(ufunc, x, axis, keepdims):
+    """``ufunc.reduce``. Over the last axis of a tall, narrow matrix (the scores of a
+    batch: ≥ 64 rows of ≤ 16 classes) it reduces a transposed copy instead, which
+    numpy runs across rows at once: the row max of 100 × 10 float32 scores takes
+    ~3 µs instead of ~9 µs, at 1000 × 10 ~9 µs instead of ~95 µs."""
+    if (type(x) is np.ndarray and x.ndim == 2 and axis in (-1, 1)
+            and x.shape[1] <= 16 and x.shape[0] >= 64):
+        out = ufunc.reduce(np.ascontiguousarray(x.T), axis=0)
+        return out[:, None] if keepdims else out
+    return ufunc.reduce(x, axis=axis, keepdims=keepdims)
 
 
 def reshape(x, shape):
