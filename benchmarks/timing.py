@@ -1,8 +1,12 @@
 """Interleaved timing: every engine runs call by call in turn, medians compared.
 
 Running engines alternately in one process exposes them to the same machine state
-(frequency, cache, other load), so their ratio is fair even when absolute times
-drift. ``collect=True`` runs ``gc.collect()`` inside each timed call and subtracts
+(frequency, other load), so their ratio is fair even when absolute times drift.
+Each timed call follows an untimed call of the same workload: a training loop runs
+its step back to back, with its own arrays in the caches, and without that call the
+engine timed right after a memory-hungry one (HIPS autograd) pays for the other's
+cache misses (measured: the numpy baseline 228 µs alone, 349 µs after autograd, so
+every ratio against it looked 35% better than it is). ``collect=True`` runs ``gc.collect()`` inside each timed call and subtracts
 the cost of an empty collection, so an engine whose graphs are reference cycles
 pays for its own garbage instead of leaving it to whoever runs next.
 """
@@ -30,6 +34,9 @@ def compare(workloads, repeats=30, number=1, collect=False, warmup=2):
     times = {name: [] for name in workloads}
     for _ in range(repeats):
         for name, fn in workloads.items():
+            fn()  # warm: the caches hold this workload's data, not the previous one's
+            if collect:
+                gc.collect()
             start = time.perf_counter()
             for _ in range(number):
                 fn()
