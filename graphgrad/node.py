@@ -53,8 +53,10 @@ class Node:
                 y = self.forward(inputs[0]._data, inputs[1]._data)
             else:  # constants to wrap, devices to check, or more inputs
                 inputs = _as_tensors(inputs)
-                check_same_device(self, inputs)
-                y = self.forward(*[t._data for t in inputs])
+                data = [t._data for t in inputs]
+                if len(data) > 2 or type(data[0]) is not type(data[-1]):
+                    check_same_device(self, inputs)
+                y = self.forward(*data)
         except (ValueError, TypeError, IndexError) as error:
             kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(error, k))
             raise kind(f"{self.describe(inputs)}: {error}") from error
@@ -144,11 +146,17 @@ def check_finite(node, value, what):
 def check_same_device(node, inputs):
     """Raise RuntimeError when the inputs' values live on different devices. Python
     numbers go with any device; numpy values, scalars included, are on the CPU."""
-    devices = {device_of(t._data) for t in inputs if type(t._data) not in (float, int, bool)}
+    kinds = {type(t._data) for t in inputs} - _PYTHON_NUMBERS
+    if len(kinds) < 2:  # the usual case: one array type, and numbers
+        return
+    devices = {device_of(t._data) for t in inputs if type(t._data) not in _PYTHON_NUMBERS}
     if len(devices) > 1:
         raise RuntimeError(
             f"{node.describe(inputs)}: inputs are on different devices "
             f"({' and '.join(sorted(devices))}); move them to one with .to(device)")
+
+
+_PYTHON_NUMBERS = frozenset([float, int, bool])
 
 
 def describe_operands(values):

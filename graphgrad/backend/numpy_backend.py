@@ -144,7 +144,9 @@ def sum_to(x, shape):
     shape = tuple(shape)
     lead = len(xshape) - len(shape)
     if lead:  # one reduction without keepdims: the common bias case, (N, n) -> (n,)
-        x = np.add.reduce(x, axis=tuple(range(lead)))
+        x = np.add.reduce(x, axis=0 if lead == 1 else tuple(range(lead)))
+        if x.shape == shape:
+            return x
     kept = tuple(i for i, n in enumerate(shape) if n == 1 and x.shape[i] != 1)
     return np.add.reduce(x, axis=kept, keepdims=True) if kept else x
 

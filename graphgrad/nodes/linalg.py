@@ -21,7 +21,6 @@ class MatMul(Node):
         return get_namespace(x).matmul(x, y)
 
     def backward(self, dout):
-        xp = get_namespace(dout)
         x, y = self.x, self.y
         x_shape, y_shape = shape_of(x), shape_of(y)
         if len(x_shape) == 2 and len(y_shape) == 2:  # the common case, kept short
@@ -29,6 +28,7 @@ class MatMul(Node):
                     x.T @ dout if needs_grad(self, 1) else None)
         if len(x_shape) == 1 and len(y_shape) == 1:  # inner product
             return dout * y, dout * x
+        xp = get_namespace(dout)
         # promote 1-D operands to matrices, as matmul does, and dout to match
         x2 = x if len(x_shape) > 1 else xp.reshape(x, (1,) + x_shape)
         y2 = y if len(y_shape) > 1 else xp.reshape(y, y_shape + (1,))
