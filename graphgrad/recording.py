@@ -82,19 +82,28 @@ class Scope:
         return f"Scope({'/'.join(s.name for s in self.path())!r})"
 
 
-@contextmanager
-def scope(name):
+class scope:
     """Label every node recorded inside with a fresh ``Scope(name)``.
 
     >>> with scope("sigmoid"):
     ...     y = 1 / (1 + exp(-x))      # the four nodes share one scope
+
+    (A class rather than a ``@contextmanager``: every layer call enters one, and a
+    generator-based context costs ~2 µs, four times this.)
     """
-    previous = state.scope
-    state.scope = Scope(str(name), previous)
-    try:
-        yield state.scope
-    finally:
-        state.scope = previous
+
+    def __init__(self, name):
+        self.name = str(name)
+        self.previous = None
+
+    def __enter__(self):
+        self.previous = state.scope
+        state.scope = Scope(self.name, self.previous)
+        return state.scope
+
+    def __exit__(self, *exc):
+        state.scope = self.previous
+        return False
 
 
 class Tape:

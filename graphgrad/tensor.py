@@ -185,8 +185,11 @@ def tensor(data, name=None, requires_grad=True, device=None):
     GPU is missing) or a name given to ``graphgrad.backend.register``. An array of
     such a namespace (a CuPy array, …) stays on its device when ``device`` is None.
     """
-    if type(data) is float and device is None:  # the fast path: scalars are numpy scalars
-        return Tensor(np.float64(data), requires_grad, name)
+    if device is None:  # the fast paths: a Python float, a numpy float array
+        if type(data) is float:
+            return Tensor(np.float64(data), requires_grad, name)
+        if type(data) is np.ndarray and data.dtype.kind == "f":
+            return Tensor(data, requires_grad, name)
     if isinstance(data, Tensor):
         data = data.data
     elif isinstance(data, numbers.Number) and not isinstance(data, (np.generic, complex)):
