@@ -109,12 +109,10 @@ def _store_leaf(t, g, stored):
     with another tensor (``+`` passes its gradient on unchanged); an intermediate's
     ``.grad`` may share memory with another intermediate's."""
     kind = type(g)
-    if kind is np.ndarray:
-        if id(g) in stored or not g.flags.writeable:
-            g = g.copy()
-    elif kind not in _SCALARS and id(g) in stored:  # an array of another device
-        g = get_namespace(g).asarray(g, copy=True)
-    stored.add(id(g))
+    if kind not in _SCALARS:  # numbers are immutable: shared or not, no copy
+        if id(g) in stored or (kind is np.ndarray and not g.flags.writeable):
+            g = g.copy() if kind is np.ndarray else get_namespace(g).asarray(g, copy=True)
+        stored.add(id(g))
     t.grad = g if t.grad is None else t.grad + g
 
 

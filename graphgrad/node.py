@@ -99,8 +99,10 @@ class Node:
         """Drop the values saved for backward; a later sweep through here raises. (A
         node that saves nothing is never freed: sweeping it again is harmless.)"""
         for attr in self.saved:
-            if hasattr(self, attr):
+            try:
                 delattr(self, attr)
+            except AttributeError:  # a value this forward did not need to save
+                pass
         self.freed = True
 
     def swap_saved(self, values):
