@@ -16,7 +16,7 @@ test: install
 	OPENBLAS_NUM_THREADS=1 $(PYTHON) -m pytest -q -p no:cacheprovider
 
 bench: install
-	$(PYTHON) -m benchmarks
+	OPENBLAS_NUM_THREADS=1 $(PYTHON) -m benchmarks
 
 # The site (getting started, tutorials with their outputs, gallery, benchmarks, API
 # reference) into site/; offline; --strict: a broken reference fails the build.

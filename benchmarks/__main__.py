@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+HISTORY = os.path.join(os.path.dirname(__file__), "history.md")
 SUITES = ["scalar_graph", "mlp_step", "fused_vs_composite", "deep_chain", "memory_flat",
           "viz_draw"]
 
@@ -32,6 +33,8 @@ def write_markdown(rows, path="docs/benchmarks.md"):
     ]
     for workload, engine, value, unit, ratio in rows:
         lines.append(f"| {workload} | {engine} | {value:,.1f} {unit} | {ratio:.2f}× |")
+    with open(HISTORY, encoding="utf-8") as f:  # before / after, written by hand
+        lines += ["", f.read().rstrip()]
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path + ".tmp", "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")

@@ -43,6 +43,7 @@ class CompiledStep:
             out._data = node.forward(*[x._data for x in node.inputs])
             out.grad = None
             node.id = next(clock)  # recorded anew: writes before now are forgotten
+            node.freed = False
         self._backward()
         return self.out
 
@@ -58,7 +59,9 @@ class CompiledStep:
         return self.out
 
     def _backward(self):
-        sweep([self.out], [seed_for(self.out, None)], retain_graph=True, order=self.order)
+        # saved values are freed as the sweep passes (the next forward saves new
+        # ones): the memory is reused at once, as in a graph built anew each step
+        sweep([self.out], [seed_for(self.out, None)], order=self.order)
 
     def _check(self, args):
         if len(args) != len(self.placeholders):
