@@ -152,3 +152,11 @@ def test_expressions_check_their_arguments():
         expressions([(2,)], ops=["softmax"])
     with pytest.raises(InvalidArgument, match="at least one op"):
         expressions([(2,)], ops=["relu"], smooth=True)
+
+
+def test_check_float32_passes_float32_and_catches_an_upcast():
+    from graphgrad.testing import check_float32
+    x = np.linspace(-1, 1, 6).reshape(2, 3)
+    check_float32(lambda t: gg.tanh(t) * 2.0, x)
+    with pytest.raises(AssertionError, match="not float32"):
+        check_float32(lambda t: t * np.ones(3), x)  # a float64 constant upcasts

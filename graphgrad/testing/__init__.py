@@ -42,6 +42,17 @@ def backprop_gradients(fn, *values):
     return [g.data for g in grad(fn(*inputs).sum(), inputs)]
 
 
+def check_float32(fn, x, rtol=1e-6):
+    """Assert that ``fn`` keeps float32 in float32: its output and the gradient of
+    Σ fn(x) w.r.t. a float32 ``x`` are float32, and that gradient agrees with the
+    float64 one to ``rtol`` (0: exactly, for ops that only move values)."""
+    x = np.asarray(x, dtype=np.float64)
+    assert fn(tensor(x.astype(np.float32))).dtype == np.float32, "output is not float32"
+    (g32,), (g64,) = backprop_gradients(fn, x.astype(np.float32)), backprop_gradients(fn, x)
+    assert g32.dtype == np.float32, f"gradient is {g32.dtype}"
+    np.testing.assert_allclose(g32, g64, rtol=rtol, atol=0)
+
+
 class GradcheckError(AssertionError):
     """Backprop and central differences disagree."""
 
