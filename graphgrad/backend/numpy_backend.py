@@ -20,8 +20,8 @@ from .array_api import weak_numbers
 device = "cpu"
 array_types = (np.ndarray, np.generic)
 
-
 exp, log, tanh = (weak_numbers(f) for f in (np.exp, np.log, np.tanh))
+_NUMBERS = (np.float64, float, int)
 
 
 def maximum(x, y):
@@ -30,9 +30,6 @@ def maximum(x, y):
     if type(x) is np.float64 and type(y) in _NUMBERS:
         return x if x >= y or x != x else np.float64(y)  # x != x: NaN wins, as in numpy
     return np.maximum(x, y)
-
-
-_NUMBERS = (np.float64, float, int)
 
 
 def broadcast_to(x, shape):
