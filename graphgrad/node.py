@@ -46,11 +46,14 @@ class Node:
         # kept to straight-line code (each extra Python call costs ~0.1 µs, a tenth of
         # a scalar node's whole budget; see benchmarks/scalar_graph.py).
         try:
-            if len(inputs) == 1 and type(inputs[0]) is Tensor:
+            n = len(inputs)
+            if n == 2 and type(inputs[0]) is Tensor is type(inputs[1]):
+                a, b = inputs[0]._data, inputs[1]._data
+                if type(a) is not type(b):  # a Python number, or another device
+                    check_same_device(self, inputs)
+                y = self.forward(a, b)
+            elif n == 1 and type(inputs[0]) is Tensor:
                 y = self.forward(inputs[0]._data)
-            elif (len(inputs) == 2 and type(inputs[0]) is Tensor is type(inputs[1])
-                  and type(inputs[0]._data) is type(inputs[1]._data)):  # one device
-                y = self.forward(inputs[0]._data, inputs[1]._data)
             else:  # constants to wrap, devices to check, or more inputs
                 inputs = _as_tensors(inputs)
                 data = [t._data for t in inputs]
