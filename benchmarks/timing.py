@@ -11,6 +11,7 @@ the cost of an empty collection, so an engine whose graphs are reference cycles
 pays for its own garbage instead of leaving it to whoever runs next.
 """
 import gc
+import importlib
 import statistics
 import time
 
@@ -64,3 +65,9 @@ def optional(module_name):
         return __import__(module_name)
     except ImportError:
         return None
+
+
+def run_suite(name):
+    """The rows of the benchmark module ``benchmarks.<name>`` (run in a child process
+    by ``python -m benchmarks``: module-level, so that it can be pickled)."""
+    return importlib.import_module(f"benchmarks.{name}").run()
