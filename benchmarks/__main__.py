@@ -14,7 +14,7 @@ import numpy as np
 from .timing import run_suite
 
 HISTORY = os.path.join(os.path.dirname(__file__), "history.md")
-SUITES = ["scalar_graph", "mlp_step", "fused_vs_composite", "deep_chain", "memory_flat",
+SUITES = ["scalar_graph", "mlp_step", "fused_vs_composite", "fan_out", "deep_chain", "memory_flat",
           "viz_draw"]
 
 

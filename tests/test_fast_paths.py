@@ -105,3 +105,55 @@ def test_scope_context_restores_the_outer_scope_after_an_error():
         with gg.scope("outer"):
             raise ValueError
     assert (gg.tensor(1.0) * 2).creator.scope is None
+
+
+def test_a_tensor_used_many_times_gets_the_sum_of_its_gradients():
+    """Later terms are added in place into the sum the sweep made: the sum is right,
+    and no other tensor's gradient changes under it."""
+    rng = np.random.default_rng(2)
+    x = gg.tensor(rng.standard_normal((3, 4)))
+    ws = [rng.standard_normal((3, 4)) for _ in range(5)]
+    with gg.Tape() as tape:
+        parts = [gg.tanh(x * w) for w in ws]
+        total = parts[0]
+        for p in parts[1:]:
+            total = total + p
+        loss = total.sum()
+    loss.backward()
+    expected = sum((1 - np.tanh(x.data * w) ** 2) * w for w in ws)
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-12)
+    for node, out in zip(tape.nodes, tape.outputs):  # every gradient: the chain rule
+        if node.op == "tanh":
+            np.testing.assert_array_equal(out.grad, np.ones((3, 4)))
+
+
+def test_in_place_sums_keep_float32_and_mixed_dtypes_right():
+    x = gg.tensor(np.ones(3, np.float32))
+    y = x * np.float32(2) + x * np.float32(3) + x * 4.0
+    y.sum().backward()
+    assert x.grad.dtype == np.float32 and np.array_equal(x.grad, [9, 9, 9])
+    z = gg.tensor(np.ones(3))
+    (z * np.ones(3, np.float32) + z * np.ones(3) + z).sum().backward()  # f32 and f64 terms
+    assert np.array_equal(z.grad, [3, 3, 3]) and z.grad.dtype == np.float64
+
+
+def test_in_place_sums_leave_gg_grad_results_independent():
+    x = gg.tensor(np.arange(3.0))
+    y = x * 2 + x * 3 + x
+    (g,) = gg.grad(y.sum(), [x])
+    np.testing.assert_array_equal(g.data, [6, 6, 6])
+    (g2,) = gg.grad((x * x + x).sum(), [x])
+    np.testing.assert_array_equal(g.data, [6, 6, 6])  # the first result is untouched
+    np.testing.assert_array_equal(g2.data, 2 * x.data + 1)
+
+
+def test_a_sum_handed_on_is_no_longer_added_into():
+    """u's summed gradient passes unchanged through ``+`` to x, which then gets one
+    more term: that term must not land in u.grad too."""
+    x = gg.tensor(np.ones(2))
+    v = x * 5.0  # recorded first, so swept after u's node has handed its sum to x
+    u = x + 0.0
+    y = u * 2.0 + u * 3.0 + u * 4.0 + v
+    y.sum().backward()
+    np.testing.assert_array_equal(u.grad, [9, 9])
+    np.testing.assert_array_equal(x.grad, [14, 14])
