@@ -22,8 +22,8 @@ class Add(Node):
     def backward(self, dout):
         if self.x_shape == self.y_shape:  # no broadcasting: ∂L/∂z has both shapes
             return dout, dout
-        xp = get_namespace(dout)
-        return xp.sum_to(dout, self.x_shape), xp.sum_to(dout, self.y_shape)
+        return (sum_to(dout, self.x_shape) if needs_grad(self, 0) else None,
+                sum_to(dout, self.y_shape) if needs_grad(self, 1) else None)
 
 
 class Sub(Node):
@@ -37,10 +37,10 @@ class Sub(Node):
         return x - y
 
     def backward(self, dout):
+        gy = -dout if needs_grad(self, 1) else None  # not for ``x - 1``
         if self.x_shape == self.y_shape:  # no broadcasting: ∂L/∂z has both shapes
-            return dout, -dout
-        xp = get_namespace(dout)
-        return xp.sum_to(dout, self.x_shape), xp.sum_to(-dout, self.y_shape)
+            return dout, gy
+        return sum_to(dout, self.x_shape), sum_to(gy, self.y_shape)
 
 
 class Mul(Node):

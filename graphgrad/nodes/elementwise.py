@@ -1,6 +1,6 @@
 """Element-wise nodes: exp, log, tanh, relu and the element-wise maximum."""
-from ..backend import get_namespace, shape_of
-from ..node import Node
+from ..backend import get_namespace, shape_of, sum_to
+from ..node import Node, needs_grad
 
 
 class Exp(Node):
@@ -86,6 +86,6 @@ class Maximum(Node):
         return out
 
     def backward(self, dout):
-        xp = get_namespace(dout)
         gx = dout * self.x_share
-        return xp.sum_to(gx, self.x_shape), xp.sum_to(dout - gx, self.y_shape)
+        gy = dout - gx if needs_grad(self, 1) else None  # not for a constant floor
+        return sum_to(gx, self.x_shape), sum_to(gy, self.y_shape)
