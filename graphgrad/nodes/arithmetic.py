@@ -77,11 +77,10 @@ class Div(Node):
         return x / y
 
     def backward(self, dout):
-        xp = get_namespace(dout)
         x, y = self.x, self.y
         gx = dout / y
-        gy = xp.sum_to(-gx * x / y, shape_of(y)) if needs_grad(self, 1) else None
-        return xp.sum_to(gx, shape_of(x)), gy
+        gy = sum_to(-gx * x / y, shape_of(y)) if needs_grad(self, 1) else None
+        return (sum_to(gx, shape_of(x)) if needs_grad(self, 0) else None), gy  # 1 / y
 
 
 class Neg(Node):
@@ -118,7 +117,7 @@ class Pow(Node):
     def backward(self, dout):
         xp = get_namespace(dout)
         x, y = self.x, self.y
-        gx = xp.sum_to(dout * y * x ** (y - 1), shape_of(x))
+        gx = sum_to(dout * y * x ** (y - 1), shape_of(x)) if needs_grad(self, 0) else None
         if not needs_grad(self, 1):
             return gx, None
         with np.errstate(divide="ignore", invalid="ignore"):
