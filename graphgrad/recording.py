@@ -94,15 +94,15 @@ class scope:
 
     def __init__(self, name):
         self.name = str(name)
-        self.previous = None
+        self.outer = []  # the scopes to restore: a stack, should one object be reentered
 
     def __enter__(self):
-        self.previous = state.scope
-        state.scope = Scope(self.name, self.previous)
+        self.outer.append(state.scope)
+        state.scope = Scope(self.name, state.scope)
         return state.scope
 
     def __exit__(self, *exc):
-        state.scope = self.previous
+        state.scope = self.outer.pop()
         return False
 
 

@@ -157,3 +157,13 @@ def test_a_sum_handed_on_is_no_longer_added_into():
     y.sum().backward()
     np.testing.assert_array_equal(u.grad, [9, 9])
     np.testing.assert_array_equal(x.grad, [14, 14])
+
+
+def test_one_scope_object_entered_twice_restores_each_level():
+    labels = gg.scope("layer")
+    with labels as first:
+        with labels as second:
+            inner = (gg.tensor(1.0) * 2).creator.scope
+        outer = (gg.tensor(1.0) * 2).creator.scope
+    assert inner is second and second.parent is first and outer is first
+    assert (gg.tensor(1.0) * 2).creator.scope is None
