@@ -1,7 +1,7 @@
 """Run every benchmark and write the results to docs/benchmarks.md.
 
     python -m benchmarks            # all
-    python -m benchmarks mlp_step   # one
+    python -m benchmarks mlp_step   # one (or module:function, as in SUITES)
 """
 import multiprocessing
 import os
@@ -14,8 +14,8 @@ import numpy as np
 from .timing import run_suite
 
 HISTORY = os.path.join(os.path.dirname(__file__), "history.md")
-SUITES = ["scalar_graph", "mlp_step", "fused_vs_composite", "fan_out", "deep_chain", "memory_flat",
-          "viz_draw"]
+SUITES = ["scalar_graph", "scalar_graph:run_dezero", "scalar_graph:run_torch", "mlp_step",
+          "fused_vs_composite", "fan_out", "deep_chain", "memory_flat", "viz_draw"]
 
 
 def machine():

@@ -10,7 +10,7 @@ import graphgrad as gg
 from graphgrad.models import TwoLayerNet
 from graphgrad.optim import SGD
 
-from .timing import compare, optional, report
+from .timing import compare, optional, optional_dezero, report
 
 LR = 0.1
 
@@ -91,6 +91,17 @@ def autograd_loss(anp):
     return loss
 
 
+def dezero_step(dezero, params, x, t):
+    F = dezero.functions
+    W1, b1, W2, b2 = params
+    loss = F.softmax_cross_entropy(F.matmul(F.relu(F.matmul(x, W1) + b1), W2) + b2, t)
+    for p in params:
+        p.cleargrad()
+    loss.backward()
+    for p in params:
+        p.data -= LR * p.grad.data
+
+
 def torch_step(torch, params, x, t):
     W1, b1, W2, b2 = params
     loss = torch.nn.functional.cross_entropy(torch.relu(x @ W1 + b1) @ W2 + b2, t)
@@ -125,6 +136,10 @@ def run_case(sizes, batch, dtype=np.float32, repeats=200):
         p_ag = [v.copy() for v in p_np.values()]
         grad_fn = autograd.grad(autograd_loss(anp))
         workloads["HIPS autograd"] = lambda: autograd_step(grad_fn, p_ag, x, t)
+    dezero = optional_dezero()
+    if dezero is not None:
+        p_dz = [dezero.Variable(v.copy()) for v in p_np.values()]
+        workloads["DeZero"] = lambda: dezero_step(dezero, p_dz, x, t)
     torch = optional("torch")
     if torch is not None:
         torch.set_num_threads(1)

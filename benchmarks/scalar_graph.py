@@ -10,7 +10,7 @@ import numpy as np
 
 import graphgrad as gg
 
-from .timing import compare, optional, report
+from .timing import compare, optional, optional_dezero, report
 
 TERMS = 2000
 
@@ -38,6 +38,16 @@ def micrograd_step(Value, a, b, c):
     return xs[0].grad
 
 
+def dezero_step(dezero, a, b, c):
+    F = dezero.functions
+    xs = [dezero.Variable(np.array(v)) for v in a + b + c]
+    s = 0.0
+    for i in range(TERMS):
+        s = s + F.relu(xs[i] * xs[TERMS + i] + xs[2 * TERMS + i])
+    s.backward()
+    return xs[0].grad.data
+
+
 def torch_step(torch, a, b, c):
     xs = [torch.tensor(v, requires_grad=True, dtype=torch.float64) for v in a + b + c]
     s = 0.0
@@ -47,23 +57,41 @@ def torch_step(torch, a, b, c):
     return xs[0].grad
 
 
-def run():
+def run(peer=None):
+    """graphgrad against micrograd; with ``peer`` ("dezero" or "torch"), that engine
+    against micrograd instead. ``python -m benchmarks`` runs each in a fresh
+    interpreter: importing a peer multiplies the objects every full collection scans
+    (numpy and graphgrad: 22k; with DeZero 75k; with torch 214k, where an empty
+    ``gc.collect()`` takes ~50 ms, longer than the workload), which would change
+    every engine's time in that process."""
     a, b, c = _values()
-    workloads = {"graphgrad": lambda: graphgrad_step(a, b, c)}
+    workloads = {} if peer else {"graphgrad": lambda: graphgrad_step(a, b, c)}
     micrograd = optional("micrograd.engine")
     if micrograd is not None:
         from micrograd.engine import Value
         sys.setrecursionlimit(max(sys.getrecursionlimit(), 10 * TERMS))  # its sort recurses
         assert np.isclose(micrograd_step(Value, a, b, c), graphgrad_step(a, b, c))
         workloads["micrograd"] = lambda: micrograd_step(Value, a, b, c)
-    torch = optional("torch")
-    if torch is not None:
+    if peer == "dezero" and (dezero := optional_dezero()) is not None:
+        assert np.isclose(dezero_step(dezero, a, b, c), graphgrad_step(a, b, c))
+        workloads["DeZero"] = lambda: dezero_step(dezero, a, b, c)
+    if peer == "torch" and (torch := optional("torch")) is not None:
         torch.set_num_threads(1)
         workloads["torch (1 thread)"] = lambda: torch_step(torch, a, b, c)
+    if peer and len(workloads) < 2:
+        return []  # the peer (or micrograd, the reference) is not installed
     medians = compare(workloads, repeats=15, collect=True)
     baseline = "micrograd" if "micrograd" in workloads else "graphgrad"
     return report(f"Scalar graph, {TERMS} terms (~{4 * TERMS} nodes), forward + backward",
                   medians, baseline, unit=1e-3, unit_name="ms", per=4 * TERMS)
+
+
+def run_dezero():
+    return run("dezero")
+
+
+def run_torch():
+    return run("torch")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ Each timed call follows an untimed call of the same workload: a training loop ru
 its step back to back, with its own arrays in the caches, and without that call the
 engine timed right after a memory-hungry one (HIPS autograd) pays for the other's
 cache misses (measured: the numpy baseline 228 µs alone, 349 µs after autograd, so
-every ratio against it looked 35% better than it is). ``collect=True`` runs ``gc.collect()`` inside each timed call and subtracts
-the cost of an empty collection, so an engine whose graphs are reference cycles
-pays for its own garbage instead of leaving it to whoever runs next.
+every ratio against it looked 35% better than it is). ``collect=True`` runs
+``gc.collect()`` inside each timed call and subtracts the cost of an empty collection
+measured just before it, so an engine whose graphs are reference cycles pays for its
+own garbage instead of leaving it to whoever runs next.
 """
 import gc
 import importlib
@@ -16,35 +17,32 @@ import statistics
 import time
 
 
-def _empty_collection_cost(samples=50):
-    gc.collect()
-    times = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        gc.collect()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def compare(workloads, repeats=30, number=1, collect=False, warmup=2):
     """Median seconds per call of each workload (a name -> zero-argument callable)."""
     for fn in workloads.values():
         for _ in range(warmup):
             fn()
-    gc_cost = _empty_collection_cost() if collect else 0.0
     times = {name: [] for name in workloads}
     for _ in range(repeats):
         for name, fn in workloads.items():
             fn()  # warm: the caches hold this workload's data, not the previous one's
-            if collect:
-                gc.collect()
+            empty = _empty_collection() if collect else 0.0
             start = time.perf_counter()
             for _ in range(number):
                 fn()
                 if collect:
                     gc.collect()
-            times[name].append((time.perf_counter() - start) / number - gc_cost)
+            times[name].append((time.perf_counter() - start) / number - empty)
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def _empty_collection():
+    """Seconds of a full collection with no garbage, just before a timed call: its
+    cost grows with the heap, which the engines' imports and caches change."""
+    gc.collect()
+    start = time.perf_counter()
+    gc.collect()
+    return time.perf_counter() - start
 
 
 def report(title, medians, baseline, unit=1e-6, unit_name="µs", per=None):
@@ -67,7 +65,22 @@ def optional(module_name):
         return None
 
 
+def optional_dezero():
+    """DeZero if it is installed, else None. Its last release (0.0.13) uses ``np.int``
+    at import, an alias numpy 1.24 removed: the alias is put back first, in this
+    benchmark process only (each suite runs in an interpreter of its own)."""
+    import numpy as np
+    if "int" not in vars(np):
+        np.int = int
+    dezero = optional("dezero")
+    if dezero is not None:
+        import dezero.functions  # noqa: F401  (the submodule the workloads use)
+    return dezero
+
+
 def run_suite(name):
-    """The rows of the benchmark module ``benchmarks.<name>`` (run in a child process
-    by ``python -m benchmarks``: module-level, so that it can be pickled)."""
-    return importlib.import_module(f"benchmarks.{name}").run()
+    """The rows of ``benchmarks.<module>.run()``, or of another function given as
+    ``<module>:<function>`` (run in a child process by ``python -m benchmarks``:
+    module-level, so that it can be pickled)."""
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(f"benchmarks.{module}"), function or "run")()
