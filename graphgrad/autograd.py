@@ -24,7 +24,8 @@ from .recording import state
 from .tensor import Tensor
 
 _by_id = operator.attrgetter("id")
-_SCALARS = frozenset([np.float64, np.float32, np.float16, float, int])  # immutable
+_FLOAT_SCALARS = frozenset([np.float64, np.float32, np.float16])
+_SCALARS = _FLOAT_SCALARS | {float, int}  # immutable
 
 
 def reverse_order(roots):
@@ -161,6 +162,8 @@ def _raise_freed(node):
 def seed_for(root, grad, caller="backward"):
     """The gradient a sweep starts from: ``grad``, or ones shaped like ``root``.
     ``caller`` ("backward" or "grad") opens the error messages."""
+    if grad is None and type(root._data) in _FLOAT_SCALARS and root.requires_grad:
+        return root._data.dtype.type(1)  # a loss (the general checks: ~3 µs)
     xp = get_namespace(root.data)
     if not xp.isdtype(root.dtype, "real floating"):
         raise RuntimeError(
@@ -171,8 +174,6 @@ def seed_for(root, grad, caller="backward"):
             f"{caller}{_label(root)}: the output ({root.dtype}, shape {root.shape}) does "
             f"not require grad (it was made from constants, or under no_grad())")
     if grad is None:
-        if isinstance(root.data, np.generic):  # a numpy scalar (ones_like: ~3 µs)
-            return root.data.dtype.type(1)
         ones = xp.ones_like(root.data)
         return ones[()] if ones.ndim == 0 else ones  # a scalar stays a numpy scalar
     grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)

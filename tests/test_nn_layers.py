@@ -150,6 +150,18 @@ def test_affine_standalone_reshapes_and_sets_dW_db():
     np.testing.assert_allclose(layer.db, dout.sum(axis=0))
 
 
+def test_affine_reshapes_only_inputs_that_are_not_rows():
+    W, b = gg.tensor(values((6, 4), 6)), gg.tensor(values(4, 7))
+    ops = []
+    for x in (values((2, 6), 5), values((2, 3, 2), 5), values((0, 3, 2), 5)):
+        with gg.Tape() as tape:
+            out = Affine(W, b)(gg.tensor(x))
+        assert out.shape == (len(x), 4)
+        ops.append([node.op for node in tape.nodes])
+    assert ops[0] == ["@", "+"]
+    assert ops[1] == ops[2] == ["reshape", "@", "+"]
+
+
 def test_relu_and_sigmoid_standalone():
     x, dout = values((3, 4), 9), values((3, 4), 10)
     relu = Relu()

@@ -82,6 +82,8 @@ def isdtype(dtype, kind):
     """Whether ``dtype`` is of ``kind`` (a name as in the array API, a dtype, or a
     tuple of them): ``np.isdtype``, quicker, and for numpy 1.x too."""
     dtype = np.dtype(dtype)
+    if type(kind) is str:  # the usual case, without a generator (~0.5 µs)
+        return dtype.kind in _KINDS[kind]
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return any(dtype.kind in _KINDS[k] if type(k) is str else dtype == k for k in kinds)
 

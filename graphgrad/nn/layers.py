@@ -4,6 +4,8 @@ SoftmaxWithLoss, Dropout and BatchNormalization.
 Each is a ``Layer``: ``layer(x)`` records it in a graph, ``layer.forward(x)`` /
 ``layer.backward(dout)`` is the DLFS protocol on numpy arrays. Shapes: N samples.
 """
+import math
+
 import numpy as np
 
 from .. import functions as F
@@ -25,8 +27,9 @@ class Affine(Layer):
         self.W, self.b = W, b
 
     def graph(self, x, W, b):
-        n = x.shape[0]
-        return F.reshape(x, (n, x.size // n)) @ W + b
+        if x.ndim != 2:  # images (N, C, H, W) as rows (N, C·H·W)
+            x = F.reshape(x, (x.shape[0], math.prod(x.shape[1:])))
+        return x @ W + b
 
 
 class Relu(Layer):

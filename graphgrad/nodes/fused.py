@@ -60,9 +60,10 @@ class SoftmaxWithLoss(Node):
             t = xp.astype(t, x.dtype, copy=False)
         self.n = x.shape[0] if x.ndim > 1 else 1
         z = x - xp.max(x, axis=-1, keepdims=True)
-        e = xp.exp(z)
-        s = xp.sum(e, axis=-1, keepdims=True)
-        self.x, self.t, self.y = x, t, e / s
+        y = xp.exp(z)
+        s = xp.sum(y, axis=-1, keepdims=True)
+        y /= s  # in place: e^z becomes softmax(x) without another array
+        self.x, self.t, self.y = x, t, y
         log_s = xp.log(s)  # −log softmax(x) = log s − z
         if self.labels:
             labels = t if t.ndim == 1 else xp.reshape(t, (-1,))
