@@ -54,6 +54,59 @@ def numpy_step(p, x, t):
     b2 -= LR * db2
 
 
+def planned_buffers(p, x):
+    """The arrays ``planned_step`` writes into, allocated once."""
+    (n, _), (hidden, out), dtype = x.shape, p["W2"].shape, x.dtype
+    return {"a1": np.empty((n, hidden), dtype), "z1": np.empty((n, hidden), dtype),
+            "mask": np.empty((n, hidden), bool), "a2": np.empty((n, out), dtype),
+            "scores_t": np.empty((out, n), dtype), "m": np.empty(n, dtype),
+            "s": np.empty(n, dtype), "dy": np.empty((n, out), dtype),
+            "dz": np.empty((n, hidden), dtype), "rows": np.arange(n)}
+
+
+def planned_step(p, buf, x, t):
+    """The floor for any replay: this step as a perfect replay compiler would emit it
+    (every array preallocated, ``out=`` ufuncs, the softmax on transposed scores, no
+    engine calls), doing the two things the engine must and the baseline skips: check
+    the labels and compute the loss."""
+    W1, b1, W2, b2 = p["W1"], p["b1"], p["W2"], p["b2"]
+    a1, z1, mask, a2 = buf["a1"], buf["z1"], buf["mask"], buf["a2"]
+    st, m, s, dy, dz, rows = (buf[k] for k in ("scores_t", "m", "s", "dy", "dz", "rows"))
+    n, classes = a2.shape
+    if t.min() < 0 or t.max() >= classes:
+        raise ValueError("label out of range")
+    np.add(np.matmul(x, W1, out=a1), b1, out=a1)
+    np.maximum(a1, 0, out=z1)
+    np.greater(a1, 0, out=mask)
+    np.add(np.matmul(z1, W2, out=a2), b2, out=a2)
+    st[...] = a2.T  # (classes, n): reductions run across rows at once
+    st -= np.maximum.reduce(st, axis=0, out=m)
+    picked = st[t, rows]
+    np.exp(st, out=st)
+    st /= np.add.reduce(st, axis=0, out=s)
+    loss = (np.log(s).sum() - picked.sum()) / n
+    st[t, rows] -= 1
+    np.multiply(st.T, 1 / n, out=dy)
+    dW2, db2 = z1.T @ dy, dy.sum(0)
+    np.matmul(dy, W2.T, out=dz)
+    dz *= mask
+    dW1, db1 = x.T @ dz, dz.sum(0)
+    W1 -= LR * dW1
+    b1 -= LR * db1
+    W2 -= LR * dW2
+    b2 -= LR * db2
+    return loss
+
+
+def _check_planned(p, x, t):
+    """One planned step updates the parameters as one baseline step does."""
+    expected, planned = ({key: value.copy() for key, value in p.items()} for _ in "ab")
+    numpy_step(expected, x, t)
+    planned_step(planned, planned_buffers(planned, x), x, t)
+    for key in p:
+        np.testing.assert_allclose(planned[key], expected[key], rtol=1e-4, atol=1e-6)
+
+
 def graphgrad_step(params, x, t):
     W1, b1, W2, b2 = params
     loss = gg.softmax_with_loss(gg.relu(x @ W1 + b1) @ W2 + b2, t)
@@ -115,8 +168,12 @@ def torch_step(torch, params, x, t):
 def run_case(sizes, batch, dtype=np.float32, repeats=200):
     p_np, x, t = make_problem(sizes, batch, dtype)
     p_gg = [gg.tensor(v.copy()) for v in p_np.values()]
+    p_pl = {key: value.copy() for key, value in p_np.items()}
+    buffers = planned_buffers(p_pl, x)
+    _check_planned(p_np, x, t)
     workloads = {
         "numpy (hand-written)": lambda: numpy_step(p_np, x, t),
+        "numpy, planned (floor for replay)": lambda: planned_step(p_pl, buffers, x, t),
         "graphgrad ops": lambda: graphgrad_step(p_gg, x, t),
     }
     p_re = [gg.tensor(v.copy()) for v in p_np.values()]
