@@ -10,6 +10,7 @@ import numpy as np
 
 import graphgrad as gg
 
+from .flat_tape import flat_tape_step
 from .timing import compare, optional, optional_dezero, report
 
 TERMS = 2000
@@ -58,8 +59,8 @@ def torch_step(torch, a, b, c):
 
 
 def run(peer=None):
-    """graphgrad against micrograd; with ``peer`` ("dezero" or "torch"), that engine
-    against micrograd instead. ``python -m benchmarks`` runs each in a fresh
+    """graphgrad against micrograd; with ``peer`` ("dezero", "torch", or "flat": the
+    reference design of ``flat_tape.py``), that one against micrograd instead. ``python -m benchmarks`` runs each in a fresh
     interpreter: importing a peer multiplies the objects every full collection scans
     (numpy and graphgrad: 22k; with DeZero 75k; with torch 214k, where an empty
     ``gc.collect()`` takes ~50 ms, longer than the workload), which would change
@@ -75,6 +76,9 @@ def run(peer=None):
     if peer == "dezero" and (dezero := optional_dezero()) is not None:
         assert np.isclose(dezero_step(dezero, a, b, c), graphgrad_step(a, b, c))
         workloads["DeZero"] = lambda: dezero_step(dezero, a, b, c)
+    if peer == "flat":  # a reference design without node objects (not an engine)
+        assert np.isclose(flat_tape_step(a, b, c), graphgrad_step(a, b, c))
+        workloads["flat tape (reference design, no nodes)"] = lambda: flat_tape_step(a, b, c)
     if peer == "torch" and (torch := optional("torch")) is not None:
         torch.set_num_threads(1)
         workloads["torch (1 thread)"] = lambda: torch_step(torch, a, b, c)
@@ -92,6 +96,10 @@ def run_dezero():
 
 def run_torch():
     return run("torch")
+
+
+def run_flat():
+    return run("flat")
 
 
 if __name__ == "__main__":
