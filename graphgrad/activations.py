@@ -8,7 +8,7 @@ import numpy as np
 from . import functions as F
 from .backend import device_of, get_namespace, is_array, to_device
 from .node import describe_operands
-from .nodes.fused import Sigmoid, SoftmaxWithLoss, are_labels, one_hot
+from .nodes.fused import OneHot, Sigmoid, SoftmaxWithLoss
 from .recording import scope
 from .tensor import Tensor
 
@@ -37,19 +37,18 @@ def softmax(x, axis=-1):
 
 
 def cross_entropy_error(y, t):
-    """The DLFS cross-entropy error: −(1/N) Σₙ log(yₙ[tₙ] + 1e-7) (a composite).
+    """The DLFS cross-entropy error: −(1/N) Σₙ log(yₙ[tₙ] + 1e-7) (a composite),
+    recorded as the book's one-hot form −(1/N) Σ t ⊙ log(y + 1e-7).
 
     ``y`` holds probabilities, one row per sample (1-D: one sample); ``t`` holds
     integer labels (one per row) or one-hot rows; labels outside the classes raise
     ValueError.
     """
     y = y if isinstance(y, Tensor) else Tensor(y if is_array(y) else np.asarray(y))
-    t = _labels(y, t)
-    xp = get_namespace(y.data)
     with scope("cross_entropy_error"):
-        rows = y.reshape(1, -1) if y.ndim == 1 else y
-        picked = rows[xp.arange(rows.shape[0]), xp.reshape(t, (-1,))]
-        return F.sum(F.log(picked + 1e-7)) * (-1 / rows.shape[0])
+        n = y.shape[0] if y.ndim > 1 else 1
+        targets = _one_hot("cross_entropy_error", y, t)
+        return F.sum(targets * F.log(y + 1e-7)) * (-1 / n)
 
 
 def softmax_with_loss(x, t, fused=True):
@@ -67,24 +66,18 @@ def softmax_with_loss(x, t, fused=True):
         z = x - F.max(x, axis=-1, keepdims=True)
         log_p = z - F.log(F.sum(F.exp(z), axis=-1, keepdims=True))
         n = log_p.shape[0] if log_p.ndim > 1 else 1
-        return F.sum(log_p * _checked_targets("softmax_with_loss", one_hot, x, t)) * (-1 / n)
+        return F.sum(log_p * _one_hot("softmax_with_loss", x, t)) * (-1 / n)
 
 
-def _labels(y, t):
-    """Integer labels from labels or one-hot rows."""
-    xp = get_namespace(_data(y))
-    labels = xp.asarray(_data(t))
-    if _checked_targets("cross_entropy_error", are_labels, y, t):
-        return labels
-    return xp.argmax(labels, axis=-1)
-
-
-def _checked_targets(op, check, x, t):
-    """``check(x, t)`` on arrays; its ValueError (labels out of range, targets of
-    the wrong shape) is raised again naming ``op`` and both operands."""
+def _one_hot(op, x, t):
+    """The targets ``t`` (labels or one-hot rows) as one-hot rows like ``x``, by a
+    ``OneHot`` node; its ValueError (labels out of range, targets of the wrong
+    shape) is raised again naming ``op`` and both operands."""
+    xp = get_namespace(_data(x))
+    like = xp.broadcast_to(xp.zeros((), dtype=x.dtype), x.shape)  # no memory
+    t = _targets_near(x, t)
     try:
-        xp = get_namespace(_data(x))  # targets go to the scores' device
-        return check(xp.asarray(_data(x)), xp.asarray(_data(t)))
+        return OneHot(like)(t if isinstance(t, Tensor) else Tensor(t))
     except ValueError as error:
         raise ValueError(f"{op} on {describe_operands((x, t))}: {error}") from error
 
@@ -96,7 +89,7 @@ def _targets_near(x, t):
 
 
 def _data(v):
-    return v.data if isinstance(v, Tensor) else v
+    return v._data if isinstance(v, Tensor) else v
 
 
 def _float_max(x):

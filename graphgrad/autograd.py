@@ -29,14 +29,16 @@ _SCALARS = _FLOAT_SCALARS | {float, int}  # immutable
 
 
 def reverse_order(roots):
-    """The nodes that lead to ``roots``, in reverse tape order (consumers first)."""
+    """The nodes that lead to ``roots``, in reverse tape order (consumers first).
+    A tensor that does not require grad is a constant here, whether or not it has
+    a creator (``gg.compile`` records the nodes computed from its inputs alone)."""
     nodes = {t.creator for t in roots if t.creator is not None}
     stack = list(nodes)
     while stack:
         node = stack.pop()
         for x in node.inputs:
             creator = x.creator
-            if creator is not None and creator not in nodes:
+            if creator is not None and creator not in nodes and x.requires_grad:
                 nodes.add(creator)
                 stack.append(creator)
     return sorted(nodes, key=_by_id, reverse=True)

@@ -7,6 +7,7 @@ code uses on tensors when ``create_graph=True`` (see ``graphgrad.backend``).
 import numpy as np
 
 from . import nodes
+from .recording import refuse_in_compile
 from .tensor import Tensor
 
 
@@ -136,10 +137,13 @@ def sum_to(x, shape):
 
 def getitem(x, index):
     """x[index]; tensors inside ``index`` are used by value"""
-    if isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    elif isinstance(index, Tensor):
-        index = index.data
+    parts = index if isinstance(index, tuple) else (index,)
+    tensors = [i for i in parts if isinstance(i, Tensor)]
+    if tensors:
+        refuse_in_compile("x[index] takes the values of an index tensor computed "
+                          "from the step's inputs as constants", tensors)
+        values = tuple(i.data if isinstance(i, Tensor) else i for i in parts)
+        index = values if isinstance(index, tuple) else values[0]
     return nodes.GetItem(index)(x)
 
 

@@ -68,11 +68,13 @@ class Node:
             check_finite(self, y, "forward value")
         for t in inputs:
             if t.requires_grad and state.enabled:
+                out = Tensor(y, True, None, self)
                 break
         else:  # no input needs a gradient (or grad mode is off): nothing to record
-            return Tensor(y)
+            if not state.tapes or not _traced(inputs):
+                return Tensor(y)
+            out = Tensor(y, False, None, self)  # recorded for a replay to recompute
         # record: inputs kept, the output weakly (no cycle), every active tape told
-        out = Tensor(y, True, None, self)
         self.inputs = inputs
         self._output = weakref.ref(out)
         self.scope = state.scope
@@ -126,6 +128,11 @@ class Node:
         return f"<{self.name} {self.op!r}>"
 
 
+def _traced(inputs):
+    """Whether a tape that traces (``gg.compile`` recording) needs this node."""
+    return any(tape.traces(inputs) for tape in state.tapes)
+
+
 def user_frame():
     """``file:line`` of the innermost caller outside graphgrad (where a node was made)."""
     package = os.path.dirname(os.path.abspath(__file__))
@@ -172,7 +179,7 @@ def describe_operands(values):
 
 def _describe_operand(value):
     name = getattr(value, "name", None) if isinstance(value, Tensor) else None
-    data = value.data if isinstance(value, Tensor) else value
+    data = value._data if isinstance(value, Tensor) else value
     if is_array(data) and device_of(data) != "cpu":  # no numpy view of it
         named = f"x {name!r} " if name is not None else ""
         return f"{named}{data.dtype} {tuple(data.shape)} on {device_of(data)}"

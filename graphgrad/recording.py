@@ -58,6 +58,17 @@ def is_grad_enabled():
     return state.enabled
 
 
+def refuse_in_compile(what, tensors=None):
+    """Raise RuntimeError while ``gg.compile`` records, where ``what`` cannot be
+    replayed: a Python side effect (``tensors`` None), or a use of the values of
+    ``tensors`` when one of them changes from call to call (it is traced)."""
+    for tape in state.tapes:
+        if tape.traced is not None and (tensors is None or tape.traces(tensors)):
+            raise RuntimeError(
+                f"compile: {what}, which a replay cannot redo (it reruns the recorded "
+                f"nodes only); call this step without gg.compile")
+
+
 class Scope:
     """A named group of nodes, one per ``scope(...)`` entry; nested scopes form a tree."""
 
@@ -112,11 +123,17 @@ class Tape:
     ``tape.nodes`` is the forward order; ``reversed(tape.nodes)`` is the order in
     which ``backward`` visits them. The tape also keeps the nodes' outputs alive, so
     a drawing of the tape can show every forward value.
+
+    ``trace``: tensors whose values will change (the inputs of a compiled step).
+    Every node computed from them is recorded too, even where nothing needs a
+    gradient or grad mode is off (its output then has a ``creator`` but
+    ``requires_grad=False``), so that a replay recomputes everything they feed.
     """
 
-    def __init__(self):
+    def __init__(self, trace=None):
         self.nodes = []
         self.outputs = []
+        self.traced = None if trace is None else {id(t) for t in trace}
 
     def __enter__(self):
         state.tapes = state.tapes + (self,)
@@ -129,6 +146,15 @@ class Tape:
     def record(self, node, output):
         self.nodes.append(node)
         self.outputs.append(output)
+        if self.traced is not None and not output.requires_grad:
+            self.traced.add(id(output))  # alive as long as the tape: ids stay unique
+
+    def traces(self, inputs):
+        """Whether a node on ``inputs`` must be recorded for this tape although no
+        input needs a gradient now: one of them is traced, or would be recorded in
+        grad mode (a parameter used under ``no_grad``)."""
+        return self.traced is not None and any(
+            t.requires_grad or id(t) in self.traced for t in inputs)
 
     def __len__(self):
         return len(self.nodes)

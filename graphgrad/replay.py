@@ -13,8 +13,15 @@ afterwards only reruns each node's ``forward`` (in tape order) and ``backward``
             p.grad = None
 
 What is replayed is what was recorded: the same operations on arrays of the same
-shapes and dtypes (anything else is refused). Python control flow inside ``fn`` and
-values made inside it (a dropout mask, a random number) are frozen at recording.
+shapes and dtypes (anything else is refused). Every node computed from the step's
+inputs is recorded, also where nothing needs a gradient (``x / 255``,
+``x.reshape(...)``, labels turned into one-hot rows), so each call recomputes all
+that depends on its inputs. What a replay cannot redo is refused while recording,
+with a RuntimeError: reading ``.data`` or ``.numpy()`` of a tensor whose value
+changes from call to call, an index tensor computed from the inputs, and layers with
+side effects (Dropout's new mask, BatchNormalization's running statistics, in
+training). Python control flow inside ``fn`` and values made inside it from nothing
+that changes (a random number) are frozen at recording.
 """
 from .autograd import reverse_order, seed_for, sweep
 from .recording import Tape, clock
@@ -49,9 +56,9 @@ class CompiledStep:
 
     def _record(self, args):
         self.placeholders = [tensor(_data(a), requires_grad=False) for a in args]
-        with Tape() as self.tape:
+        with Tape(trace=self.placeholders) as self.tape:
             self.out = self.fn(*self.placeholders)
-        if not isinstance(self.out, Tensor) or self.out.creator is None:
+        if not isinstance(self.out, Tensor) or not self.out.requires_grad:
             raise TypeError("compile: the function must return a Tensor computed from "
                             "tensors that require grad")
         self.order = reverse_order([self.out])

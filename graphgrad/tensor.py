@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from .recording import clock, state
+from .recording import clock, refuse_in_compile, state
 
 
 class Tensor:
@@ -32,6 +32,8 @@ class Tensor:
     def data(self):
         """The value: a numpy array, or a numpy scalar for a 0-d tensor; on another
         device, an array of its namespace (a CuPy array on "cuda")."""
+        if state.tapes:
+            _check_read(self, ".data")
         return self._data
 
     @data.setter
@@ -86,6 +88,8 @@ class Tensor:
     def numpy(self):
         """The value as a numpy array (0-d for a scalar tensor), copied to the host
         from another device."""
+        if state.tapes:
+            _check_read(self, ".numpy()")
         return np.asarray(backend.to_numpy(self._data))
 
     def _repr_svg_(self):
@@ -94,7 +98,8 @@ class Tensor:
         return repr_svg(self)
 
     def __repr__(self):
-        text = np.array2string(self.numpy(), prefix="tensor(", threshold=20)
+        text = np.array2string(np.asarray(backend.to_numpy(self._data)), prefix="tensor(",
+                               threshold=20)
         extras = "".join(f", {k}={v!r}" for k, v in (
             ("name", self.name), ("device", self.device)) if v not in (None, "cpu"))
         if self.creator is not None:
@@ -170,6 +175,14 @@ class Tensor:
 
     def max(self, axis=None, keepdims=False):
         return max(self, axis, keepdims)
+
+
+def _check_read(t, how):
+    """Inside ``gg.compile``'s recording, refuse to hand out the value of ``t`` when it
+    changes from call to call: numpy code on it would be replayed with this value."""
+    refuse_in_compile(f"reading {how} of a tensor whose value changes from call to "
+                      f"call (computed from the step's inputs or parameters) takes "
+                      f"it as a constant", [t])
 
 
 def tensor(data, name=None, requires_grad=True, device=None):

@@ -1,8 +1,11 @@
 """Tape replay: a recorded step rerun on new data gives what a fresh graph gives."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import graphgrad as gg
+from graphgrad.models import MultiLayerNet, SimpleConvNet, TwoLayerNet
+from graphgrad.testing.strategies import arrays, expressions
 
 
 def two_layer(rng, dtype=np.float64):
@@ -70,3 +73,126 @@ def test_replay_still_catches_writes_after_its_forward():
     w.data -= 1  # an update between steps is fine: the replay records anew
     step(np.ones(2))
     np.testing.assert_array_equal(w.grad, [2.0, 2.0])
+
+
+# -- values computed from the step's inputs alone are recomputed on every call ---------
+INPUT_ONLY_PREFIXES = {
+    "reshape": lambda x: x.reshape(2, -1),
+    "scale": lambda x: (x / 255).reshape(2, 4),
+    "sigmoid": lambda x: gg.sigmoid(x.reshape(2, 4)),
+    "composite sigmoid": lambda x: gg.sigmoid(x.reshape(2, 4), fused=False),
+    "index": lambda x: x[np.array([1, 0])].reshape(2, 4),
+}
+
+
+@pytest.mark.parametrize("prefix", INPUT_ONLY_PREFIXES.values(), ids=INPUT_ONLY_PREFIXES)
+def test_replay_recomputes_what_depends_on_the_inputs_alone(prefix):
+    rng = np.random.default_rng(0)
+    W = gg.tensor(rng.normal(size=(4, 3)))
+    W_fresh = gg.tensor(W.data.copy())
+    t = np.array([0, 1])
+    step = gg.compile(lambda x, t: gg.softmax_with_loss(prefix(x) @ W, t))
+    for x in [rng.random((2, 2, 2)), np.zeros((2, 2, 2)), rng.random((2, 2, 2))]:
+        fresh = gg.softmax_with_loss(prefix(gg.tensor(x, requires_grad=False)) @ W_fresh, t)
+        fresh.backward()
+        assert step(x, t).item() == pytest.approx(fresh.item(), rel=1e-12)
+        np.testing.assert_allclose(W.grad, W_fresh.grad, rtol=1e-12)
+        W.grad = W_fresh.grad = None
+
+
+def test_replay_of_zeros_gives_log_of_the_class_count():  # the issue's example
+    W = gg.tensor(np.random.default_rng(0).normal(size=(4, 3)))
+    step = gg.compile(lambda x, t: gg.softmax_with_loss(x.reshape(2, -1) @ W, t))
+    step(np.random.default_rng(1).random((2, 2, 2)), np.array([0, 1]))
+    assert step(np.zeros((2, 2, 2)), np.array([0, 1])).item() == pytest.approx(np.log(3))
+
+
+def test_replay_recomputes_what_depends_on_integer_labels_alone():
+    W = gg.tensor(np.arange(9.0).reshape(3, 3))
+    step = gg.compile(lambda x, t: gg.softmax_with_loss(x @ W, t[::-1]))
+    x = np.eye(3)[:2]
+    fresh = lambda t: gg.softmax_with_loss(gg.tensor(x) @ gg.tensor(W.data), t[::-1])
+    step(x, np.array([0, 1]))
+    assert step(x, np.array([2, 2])).item() == pytest.approx(fresh(np.array([2, 2])).item())
+
+
+@pytest.mark.parametrize("model", ["SimpleConvNet", "TwoLayerNet on images"])
+def test_compiled_training_matches_the_uncompiled_loop_step_for_step(model):
+    """A model's loss compiled and trained on changing batches: every step's loss and
+    parameters equal those of the same training loop without compile."""
+    def make():
+        np.random.seed(0)
+        if model == "SimpleConvNet":
+            return SimpleConvNet(
+                input_dim=(1, 6, 6), conv_param={"filter_num": 2, "filter_size": 3,
+                                                 "pad": 0, "stride": 1},
+                hidden_size=5, output_size=3)
+        return TwoLayerNet(36, 5, 3)
+
+    plain, compiled = make(), make()
+    step = gg.compile(lambda x, t: compiled.loss_graph(x, t, train_flg=True))
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        x, t = rng.random((4, 1, 6, 6)), rng.integers(0, 3, 4)
+        grads = plain.gradient(x, t)
+        loss = step(x, t)
+        assert loss.item() == pytest.approx(plain.loss(x, t), rel=1e-10)
+        for key, leaf in compiled._param_leaves().items():
+            np.testing.assert_allclose(leaf.grad, grads[key], rtol=1e-9, atol=1e-12)
+            compiled.params[key] -= 0.1 * leaf.grad
+            plain.params[key] -= 0.1 * grads[key]
+            leaf.grad = None
+    for key in plain.params:
+        np.testing.assert_allclose(compiled.params[key], plain.params[key], rtol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_replay_equals_fresh_graphs_for_random_input_only_prefixes(data):
+    """fn(x) = Σ body(prefix(x), W): ``prefix`` uses the step input alone, ``body`` the
+    parameter too. Replayed on new batches it gives what fresh graphs give."""
+    prefix = data.draw(expressions([(2, 3)], max_ops=3), label="prefix")
+    inner = prefix.output
+    body = data.draw(expressions([inner.shape, inner.shape], max_ops=3,
+                                 input_bound=inner.bound), label="body")
+    w = data.draw(arrays(shape=inner.shape), label="W")
+    W, W_fresh = gg.tensor(w.copy()), gg.tensor(w.copy())
+    step = gg.compile(lambda x: gg.sum(body(prefix(x), W)))
+    for i in range(3):
+        x = data.draw(arrays(shape=(2, 3)), label=f"batch {i}")
+        fresh = gg.sum(body(prefix(gg.tensor(x, requires_grad=False)), W_fresh))
+        fresh.backward()
+        np.testing.assert_allclose(step(x).data, fresh.data, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(W.grad, W_fresh.grad, rtol=1e-12, atol=1e-12)
+        W.grad = W_fresh.grad = None
+
+
+@pytest.mark.parametrize("loss", [
+    lambda s, t: gg.softmax_with_loss(s, t, fused=False),
+    lambda s, t: gg.cross_entropy_error(gg.softmax(s), t),
+], ids=["composite softmax_with_loss", "cross_entropy_error"])
+def test_replay_recomputes_the_targets_of_composite_losses(loss):
+    W = gg.tensor(np.arange(9.0).reshape(3, 3) / 5)
+    x = np.eye(3)[:2]
+    step = gg.compile(lambda x, t: loss(x @ W, t))
+    step(x, np.array([0, 1]))
+    expected = gg.softmax_with_loss(gg.tensor(x) @ W, np.array([2, 2])).item()
+    assert step(x, np.array([2, 2])).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_compile_refuses_what_a_replay_cannot_redo():
+    W = gg.tensor(np.ones((3, 3)))
+    with pytest.raises(RuntimeError, match=r"compile: x\[index\] takes the values of an index"):
+        gg.compile(lambda x, t: gg.sum((x @ W)[t]))(np.eye(3), np.array([0, 1]))
+    net = MultiLayerNet(3, [4], 2, use_batchnorm=True)
+    with pytest.raises(RuntimeError, match="BatchNormalization updates its running"):
+        gg.compile(lambda x, t: net.loss_graph(x, t, train_flg=True))(np.eye(3), np.arange(3) % 2)
+    net = MultiLayerNet(3, [4], 2, use_dropout=True)
+    with pytest.raises(RuntimeError, match="Dropout draws a new mask"):
+        gg.compile(lambda x, t: net.loss_graph(x, t, train_flg=True))(np.eye(3), np.arange(3) % 2)
+    with pytest.raises(RuntimeError, match=r"reading \.data of a tensor whose value changes"):
+        gg.compile(lambda x, t: gg.softmax_with_loss(x @ W, np.eye(3)[t.data]))(np.eye(3), np.arange(3))
+    with pytest.raises(RuntimeError, match=r"reading \.numpy\(\) of a tensor"):
+        gg.compile(lambda x: x @ W * float(W.numpy().sum()))(np.eye(3))
+    step = gg.compile(lambda x, t: net.loss_graph(x, t, train_flg=False))  # no side effects
+    assert step(np.eye(3), np.arange(3) % 2).item() == pytest.approx(net.loss(np.eye(3), np.arange(3) % 2))

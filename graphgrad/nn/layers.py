@@ -11,6 +11,7 @@ import numpy as np
 from .. import functions as F
 from ..backend import get_namespace, to_device
 from ..activations import sigmoid, softmax_with_loss
+from ..recording import refuse_in_compile
 from .layer import Layer
 
 
@@ -75,6 +76,7 @@ class Dropout(Layer):
     def graph(self, x, train_flg=True):
         if not train_flg:
             return x * (1.0 - self.dropout_ratio)
+        refuse_in_compile("Dropout draws a new mask on every call in training")
         keep = to_device(self.rng.random(x.shape) > self.dropout_ratio, x.device)
         return x * get_namespace(keep).astype(keep, x.dtype)
 
@@ -100,10 +102,12 @@ class BatchNormalization(Layer):
         n = x.shape[0]
         x2 = F.reshape(x, (n, x.size // n))
         if self.running_mean is None:
-            xp = get_namespace(x2.data)
+            xp = get_namespace(x2._data)
             self.running_mean = xp.zeros(x2.shape[1], dtype=x2.dtype)
             self.running_var = xp.zeros(x2.shape[1], dtype=x2.dtype)
         if train_flg:
+            refuse_in_compile("BatchNormalization updates its running statistics "
+                              "from every training batch")
             mu = F.mean(x2, axis=0)
             xc = x2 - mu
             var = F.mean(xc * xc, axis=0)

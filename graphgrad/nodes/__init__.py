@@ -7,7 +7,7 @@ from .arithmetic import Add, Div, Mul, Neg, Pow, Sub
 from .conv import Col2im, Im2col, MaxPool, PoolGather, PoolScatter
 from .device import ToDevice
 from .elementwise import Exp, Log, Maximum, Relu, Tanh
-from .fused import Sigmoid, SoftmaxWithLoss
+from .fused import OneHot, Sigmoid, SoftmaxWithLoss
 from .linalg import Dot, MatMul
 from .reduction import BroadcastTo, Max, Mean, Sum, SumTo
 from .shape import GetItem, GetItemGrad, Reshape, Transpose
@@ -15,6 +15,6 @@ from .shape import GetItem, GetItemGrad, Reshape, Transpose
 __all__ = [
     "Col2im", "Im2col", "MaxPool", "PoolGather", "PoolScatter",
     "Add", "BroadcastTo", "Div", "Dot", "Exp", "GetItem", "GetItemGrad", "Log",
-    "MatMul", "Max", "Maximum", "Mean", "Mul", "Neg", "Pow", "Relu", "Reshape", "Sub",
+    "MatMul", "Max", "Maximum", "Mean", "Mul", "Neg", "OneHot", "Pow", "Relu", "Reshape", "Sub",
     "Sigmoid", "SoftmaxWithLoss", "Sum", "SumTo", "Tanh", "ToDevice", "Transpose",
 ]

@@ -79,6 +79,26 @@ class SoftmaxWithLoss(Node):
         return (self.y - t) * (dout / self.n), None
 
 
+class OneHot(Node):
+    """Targets as one-hot rows: integer labels tₙ → rows eₜₙ, one-hot rows cast, in the
+    dtype of the scores ``like`` (an array of their shape, dtype and device), checked
+    against their shape. Targets are constants of a loss: no gradient flows back
+    (``None``, as ``SoftmaxWithLoss`` gives). A node, so that a compiled step
+    (``gg.compile``) recomputes the rows from each call's labels."""
+
+    __slots__ = ("like",)
+    op = "one-hot"
+
+    def __init__(self, like):
+        self.like = like
+
+    def forward(self, t):
+        return one_hot(self.like, t)
+
+    def backward(self, dout):
+        return None
+
+
 def rows(a):
     """``a`` as a matrix with one row per sample (a view)."""
     return a if a.ndim == 2 else get_namespace(a).reshape(a, (-1, a.shape[-1]))
