@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, strategies as st
 
 import graphgrad as gg
-from graphgrad.testing import gradcheck, numerical_gradient
+from graphgrad.testing import gradcheck, gradgradcheck, numerical_gradient
 from graphgrad.testing.strategies import arrays, expressions, shapes
 
 INPUT_SHAPES = st.lists(shapes(max_side=3), min_size=1, max_size=3)
@@ -62,6 +62,13 @@ def test_second_derivatives_of_smooth_expressions(data):
         numeric = numerical_gradient(
             lambda _: projected_gradient(expr, values, create_graph=False)[1].item(), x, h=1e-6)
         np.testing.assert_allclose(analytic, numeric, rtol=1e-3, atol=1e-5)
+
+
+@given(st.data())
+def test_gradgradcheck_of_smooth_expressions(data):
+    # affine expressions (a + b, sum, reshape, …) included: their second derivative is 0
+    expr = data.draw(expressions(INPUT_SHAPES, max_ops=5, smooth=True), label="expression")
+    assert gradgradcheck(expr, draw_inputs(data, expr))
 
 
 @given(st.data())

@@ -9,7 +9,7 @@ from hypothesis.errors import InvalidArgument
 
 import graphgrad as gg
 from graphgrad.node import Node
-from graphgrad.testing import GradcheckError, gradcheck, numerical_gradient
+from graphgrad.testing import GradcheckError, gradcheck, gradgradcheck, numerical_gradient
 from graphgrad.testing.strategies import (
     OPS, SMOOTH_OPS, arrays, broadcastable_shapes, expressions, shapes,
     shapes_broadcasting_to, tensors,
@@ -31,6 +31,23 @@ class WrongSquare(Node):
         dx = 2 * self.x * dout
         dx[1, 0] += 1.0  # the deliberate mistake
         return dx
+
+
+class DetachedSquare(Node):
+    """y = x², with the right backward 2x·dout, but no ``saved_inputs``: under
+    ``create_graph`` it reads x as a plain array, so ∂y/∂x = 2x is recorded as a
+    constant and the second derivative is lost (2 by central differences)."""
+
+    __slots__ = ("x",)
+    op = "sq"
+    saved = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, dout):
+        return 2 * self.x * dout
 
 
 # -- numerical_gradient ---------------------------------------------------------------
@@ -75,6 +92,21 @@ def test_gradcheck_names_the_input_the_index_and_both_values():
     assert "1 of 4 elements differ" in message
     backprop, numeric = map(float, re.findall(r"float64\(([^)]*)\)", message))
     assert backprop - numeric == pytest.approx(1.0, abs=1e-5)  # the mistake, exactly
+
+
+@pytest.mark.parametrize("fn", [lambda v: v * 2.0, lambda v: v.sum(), lambda v: 3.0 - v],
+                         ids=["scale", "sum", "constant minus"])
+def test_gradgradcheck_passes_a_constant_first_derivative(fn):
+    # ∂fn/∂v is constant, so backprop records nothing: its second derivative is 0
+    assert gradgradcheck(fn, [np.array([1.0, -2.0, 0.5])])
+
+
+def test_gradgradcheck_compares_a_constant_first_derivative_with_central_differences():
+    x = np.array([1.0, -2.0, 0.5])
+    assert gradcheck(lambda v: DetachedSquare()(v), [x])  # the first derivative is right
+    with pytest.raises(GradcheckError, match=r"input 0 \(shape \(3,\)\) at index \(0,\): "
+                       r"backprop np.float64\(0.0\)"):
+        gradgradcheck(lambda v: DetachedSquare()(v), [x])
 
 
 def test_gradcheck_error_is_an_assertion_error():

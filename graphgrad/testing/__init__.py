@@ -63,26 +63,30 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     The output is projected on a fixed random direction ``v`` (so ``fn`` may return
     any shape, and sums that are constant, like Σ softmax, still test something):
     backprop computes ∂(v·fn)/∂input, compared element by element with the central
-    difference of v·fn, to ``|a − n| <= atol + rtol·|n|``. Inputs that do not require
-    grad (integer labels, constants) are passed through unchecked. Use float64 inputs.
-    Inputs may live on any device; the central differences are taken on the host.
+    difference of v·fn, to ``|a − n| <= atol + rtol·|n|``. An output that does not
+    require grad (``fn`` recorded nothing: a constant, or the first derivative of an
+    affine function) has backprop gradient 0, checked like any other. Inputs that do
+    not require grad (integer labels, constants) are passed through unchecked. Use
+    float64 inputs. Inputs may live on any device; the central differences are taken
+    on the host.
     """
     inputs = [x if isinstance(x, Tensor) else tensor(x) for x in inputs]
     out = fn(*inputs)
     v = _direction(out, seed)
     checked = [x for x in inputs if x.requires_grad]
-    analytic = grad(out, checked, grad_outputs=v) if checked else []
+    analytic = _backprop(out, checked, v)
     for i, x in enumerate(inputs):
         if x.requires_grad:
-            _compare(fn, inputs, x, i, to_numpy(analytic[checked.index(x)].data), v,
-                     eps, atol, rtol)
+            _compare(fn, inputs, x, i, analytic[checked.index(x)], v, eps, atol, rtol)
     return True
 
 
 def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """Check second derivatives: ``gradcheck`` of the first derivatives of ``fn``,
     as computed by ``grad(..., create_graph=True)`` (projected on fixed random
-    directions, so the result is one number whose gradient is a Hessian product)."""
+    directions, so the result is one number whose gradient is a Hessian product).
+    Where ``fn`` is affine its first derivatives are constants, recorded by nothing:
+    their backprop gradient 0 is checked against central differences all the same."""
     inputs = [x if isinstance(x, Tensor) else tensor(x) for x in inputs]
 
     def first_derivatives(*xs):
@@ -95,6 +99,14 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         return total
 
     return gradcheck(first_derivatives, inputs, eps, atol, rtol, seed)
+
+
+def _backprop(out, checked, v):
+    """∂(v·out)/∂x for each tensor x of ``checked``, as host arrays: zeros where
+    ``out`` does not require grad (it is constant in every x)."""
+    if not out.requires_grad:
+        return [np.zeros(x.shape) for x in checked]
+    return [to_numpy(g.data) for g in grad(out, checked, grad_outputs=v)]
 
 
 def _direction(like, seed):
