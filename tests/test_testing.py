@@ -70,6 +70,16 @@ def test_numerical_gradient_of_a_scalar():
     assert numerical_gradient(lambda a: np.sin(a), np.array(0.0)) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.bool_])
+def test_numerical_gradient_refuses_integer_arrays(dtype):
+    # x ± h cannot be stored in an integer array, and x is perturbed in place
+    x = np.array([1, 2, 3]).astype(dtype)
+    with pytest.raises(TypeError, match=rf"numerical_gradient: x has dtype {np.dtype(dtype)} "
+                       r"and shape \(3,\); .* pass a float array"):
+        numerical_gradient(lambda a: np.sum(a ** 2), x)
+    np.testing.assert_array_equal(x, np.array([1, 2, 3]).astype(dtype))
+
+
 # -- gradcheck ----------------------------------------------------------------------------
 
 def test_gradcheck_passes_correct_gradients():
@@ -107,6 +117,17 @@ def test_gradgradcheck_compares_a_constant_first_derivative_with_central_differe
     with pytest.raises(GradcheckError, match=r"input 0 \(shape \(3,\)\) at index \(0,\): "
                        r"backprop np.float64\(0.0\)"):
         gradgradcheck(lambda v: DetachedSquare()(v), [x])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_gradcheck_checks_low_precision_inputs_in_float64(dtype):
+    x = np.linspace(-1, 1, 5).astype(dtype)
+    w = gg.tensor(np.array([[0.5, -1.0], [2.0, 1.5]], dtype=dtype), name="w")
+    assert gradcheck(lambda v: gg.tanh(v) * v, [x])
+    assert gradgradcheck(lambda v: gg.tanh(v) * v, [x])
+    with pytest.raises(GradcheckError, match=r"input 0 'w' \(shape \(2, 2\)\) at index \(1, 0\)"):
+        gradcheck(lambda q: WrongSquare()(q), [w])  # a wrong gradient is still caught
+    assert w.dtype == dtype and x.dtype == dtype  # the caller's values are untouched
 
 
 def test_gradcheck_error_is_an_assertion_error():
