@@ -6,13 +6,15 @@ reductions, indexing, products); a failing example prints the graph step by step
 Fuzz longer with ``HYPOTHESIS_PROFILE=long pytest tests/test_expressions.py``.
 """
 import numpy as np
+import pytest
 from hypothesis import given, strategies as st
 
 import graphgrad as gg
-from graphgrad.testing import gradcheck, numerical_gradient
+from graphgrad.testing import gradcheck, gradgradcheck, numerical_gradient
 from graphgrad.testing.strategies import arrays, expressions, shapes
 
 INPUT_SHAPES = st.lists(shapes(max_side=3), min_size=1, max_size=3)
+SHAPES_WITH_EMPTY_SIDES = st.lists(shapes(min_side=0, max_side=3), min_size=1, max_size=3)
 
 
 def draw_inputs(data, expr, **kwargs):
@@ -62,6 +64,39 @@ def test_second_derivatives_of_smooth_expressions(data):
         numeric = numerical_gradient(
             lambda _: projected_gradient(expr, values, create_graph=False)[1].item(), x, h=1e-6)
         np.testing.assert_allclose(analytic, numeric, rtol=1e-3, atol=1e-5)
+
+
+def check_finite_gradients(data, expr):
+    """expr is finite (no mean or max of nothing) and gradcheck passes."""
+    values = draw_inputs(data, expr, separated=True)
+    assert np.all(np.isfinite(expr(*map(gg.tensor, values)).data))
+    assert gradcheck(expr, values)
+
+
+@pytest.mark.parametrize("input_shapes", [[(0, 3)], [(0, 3), (3,)], [(3, 0), (), (2, 1, 3)]])
+@given(data=st.data())
+def test_gradients_of_expressions_over_empty_arrays(input_shapes, data):
+    check_finite_gradients(data, data.draw(expressions(input_shapes), label="expression"))
+
+
+@given(st.data())
+def test_gradients_of_expressions_with_empty_sides(data):
+    check_finite_gradients(
+        data, data.draw(expressions(SHAPES_WITH_EMPTY_SIDES), label="expression"))
+
+
+@given(st.data())
+def test_gradients_of_random_expressions_at_float32_inputs(data):
+    # gradcheck checks them in float64: float32 central differences are too coarse
+    expr = data.draw(expressions(INPUT_SHAPES), label="expression")
+    assert gradcheck(expr, draw_inputs(data, expr, dtype=np.float32, separated=True))
+
+
+@given(st.data())
+def test_gradgradcheck_of_smooth_expressions(data):
+    # affine expressions (a + b, sum, reshape, …) included: their second derivative is 0
+    expr = data.draw(expressions(INPUT_SHAPES, max_ops=5, smooth=True), label="expression")
+    assert gradgradcheck(expr, draw_inputs(data, expr))
 
 
 @given(st.data())

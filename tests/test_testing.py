@@ -9,7 +9,7 @@ from hypothesis.errors import InvalidArgument
 
 import graphgrad as gg
 from graphgrad.node import Node
-from graphgrad.testing import GradcheckError, gradcheck, numerical_gradient
+from graphgrad.testing import GradcheckError, gradcheck, gradgradcheck, numerical_gradient
 from graphgrad.testing.strategies import (
     OPS, SMOOTH_OPS, arrays, broadcastable_shapes, expressions, shapes,
     shapes_broadcasting_to, tensors,
@@ -33,6 +33,23 @@ class WrongSquare(Node):
         return dx
 
 
+class DetachedSquare(Node):
+    """y = x², with the right backward 2x·dout, but no ``saved_inputs``: under
+    ``create_graph`` it reads x as a plain array, so ∂y/∂x = 2x is recorded as a
+    constant and the second derivative is lost (2 by central differences)."""
+
+    __slots__ = ("x",)
+    op = "sq"
+    saved = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, dout):
+        return 2 * self.x * dout
+
+
 # -- numerical_gradient ---------------------------------------------------------------
 
 def test_numerical_gradient_of_a_quadratic():
@@ -51,6 +68,16 @@ def test_numerical_gradient_of_the_books_function_2():
 
 def test_numerical_gradient_of_a_scalar():
     assert numerical_gradient(lambda a: np.sin(a), np.array(0.0)) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.bool_])
+def test_numerical_gradient_refuses_integer_arrays(dtype):
+    # x ± h cannot be stored in an integer array, and x is perturbed in place
+    x = np.array([1, 2, 3]).astype(dtype)
+    with pytest.raises(TypeError, match=rf"numerical_gradient: x has dtype {np.dtype(dtype)} "
+                       r"and shape \(3,\); .* pass a float array"):
+        numerical_gradient(lambda a: np.sum(a ** 2), x)
+    np.testing.assert_array_equal(x, np.array([1, 2, 3]).astype(dtype))
 
 
 # -- gradcheck ----------------------------------------------------------------------------
@@ -75,6 +102,32 @@ def test_gradcheck_names_the_input_the_index_and_both_values():
     assert "1 of 4 elements differ" in message
     backprop, numeric = map(float, re.findall(r"float64\(([^)]*)\)", message))
     assert backprop - numeric == pytest.approx(1.0, abs=1e-5)  # the mistake, exactly
+
+
+@pytest.mark.parametrize("fn", [lambda v: v * 2.0, lambda v: v.sum(), lambda v: 3.0 - v],
+                         ids=["scale", "sum", "constant minus"])
+def test_gradgradcheck_passes_a_constant_first_derivative(fn):
+    # ∂fn/∂v is constant, so backprop records nothing: its second derivative is 0
+    assert gradgradcheck(fn, [np.array([1.0, -2.0, 0.5])])
+
+
+def test_gradgradcheck_compares_a_constant_first_derivative_with_central_differences():
+    x = np.array([1.0, -2.0, 0.5])
+    assert gradcheck(lambda v: DetachedSquare()(v), [x])  # the first derivative is right
+    with pytest.raises(GradcheckError, match=r"input 0 \(shape \(3,\)\) at index \(0,\): "
+                       r"backprop np.float64\(0.0\)"):
+        gradgradcheck(lambda v: DetachedSquare()(v), [x])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_gradcheck_checks_low_precision_inputs_in_float64(dtype):
+    x = np.linspace(-1, 1, 5).astype(dtype)
+    w = gg.tensor(np.array([[0.5, -1.0], [2.0, 1.5]], dtype=dtype), name="w")
+    assert gradcheck(lambda v: gg.tanh(v) * v, [x])
+    assert gradgradcheck(lambda v: gg.tanh(v) * v, [x])
+    with pytest.raises(GradcheckError, match=r"input 0 'w' \(shape \(2, 2\)\) at index \(1, 0\)"):
+        gradcheck(lambda q: WrongSquare()(q), [w])  # a wrong gradient is still caught
+    assert w.dtype == dtype and x.dtype == dtype  # the caller's values are untouched
 
 
 def test_gradcheck_error_is_an_assertion_error():

@@ -19,8 +19,12 @@ def numerical_gradient(f, x, h=1e-4):
     """∂f/∂x by central differences: (f(x + h·eᵢ) − f(x − h·eᵢ)) / 2h for each element.
 
     ``f(x)`` returns a number; ``x`` is a float array (numpy, or of any registered
-    device) perturbed in place and restored afterwards, as in DLFS.
+    device) perturbed in place and restored afterwards, as in DLFS. ``f`` may ignore
+    its argument and read ``x`` elsewhere (a network's weights), so ``x`` is never
+    replaced by a float copy: an integer or bool ``x``, which cannot hold x ± h, is a
+    TypeError. h = 1e-4 (DLFS's) suits float64 and float32; float16 rounds 1 ± h to 1.
     """
+    _require_float(x)
     grad_ = get_namespace(x).zeros_like(x)
     for idx in np.ndindex(x.shape):
         original = x[idx]
@@ -33,6 +37,15 @@ def numerical_gradient(f, x, h=1e-4):
             x[idx] = original
         grad_[idx] = (f_plus - f_minus) / (2 * h)
     return grad_
+
+
+def _require_float(x):
+    """TypeError unless ``x`` is a float array, naming its dtype and shape."""
+    if not get_namespace(x).isdtype(x.dtype, "real floating"):
+        raise TypeError(
+            f"numerical_gradient: x has dtype {x.dtype} and shape {tuple(x.shape)}; it is "
+            f"perturbed in place by ±h, which {x.dtype} cannot hold: pass a float array "
+            f"(x.astype(float))")
 
 
 def backprop_gradients(fn, *values):
@@ -63,28 +76,35 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     The output is projected on a fixed random direction ``v`` (so ``fn`` may return
     any shape, and sums that are constant, like Σ softmax, still test something):
     backprop computes ∂(v·fn)/∂input, compared element by element with the central
-    difference of v·fn, to ``|a − n| <= atol + rtol·|n|``. Inputs that do not require
-    grad (integer labels, constants) are passed through unchecked. Use float64 inputs.
-    Inputs may live on any device; the central differences are taken on the host.
+    difference of v·fn, to ``|a − n| <= atol + rtol·|n|``. An output that does not
+    require grad (``fn`` recorded nothing: a constant, or the first derivative of an
+    affine function) has backprop gradient 0, checked like any other. Inputs that do
+    not require grad (integer labels, constants) are passed through unchecked.
+
+    The check runs in float64: float32 and float16 inputs are upcast (``fn`` gets
+    float64 copies, with the same name, ``requires_grad`` and device), as central
+    differences in float32 are too coarse for these tolerances; ``check_float32``
+    tests that an op keeps float32. Inputs may live on any device; the central
+    differences are taken on the host.
     """
-    inputs = [x if isinstance(x, Tensor) else tensor(x) for x in inputs]
+    inputs = [_in_float64(x if isinstance(x, Tensor) else tensor(x)) for x in inputs]
     out = fn(*inputs)
     v = _direction(out, seed)
     checked = [x for x in inputs if x.requires_grad]
-    analytic = grad(out, checked, grad_outputs=v) if checked else []
+    analytic = _backprop(out, checked, v)
     for i, x in enumerate(inputs):
         if x.requires_grad:
-            _compare(fn, inputs, x, i, to_numpy(analytic[checked.index(x)].data), v,
-                     eps, atol, rtol)
+            _compare(fn, inputs, x, i, analytic[checked.index(x)], v, eps, atol, rtol)
     return True
 
 
 def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """Check second derivatives: ``gradcheck`` of the first derivatives of ``fn``,
     as computed by ``grad(..., create_graph=True)`` (projected on fixed random
-    directions, so the result is one number whose gradient is a Hessian product)."""
-    inputs = [x if isinstance(x, Tensor) else tensor(x) for x in inputs]
-
+    directions, so the result is one number whose gradient is a Hessian product).
+    Where ``fn`` is affine its first derivatives are constants, recorded by nothing:
+    their backprop gradient 0 is checked against central differences all the same.
+    As in ``gradcheck``, float32 and float16 inputs are checked in float64."""
     def first_derivatives(*xs):
         out = fn(*xs)
         wrt = [x for x in xs if x.requires_grad]
@@ -95,6 +115,23 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         return total
 
     return gradcheck(first_derivatives, inputs, eps, atol, rtol, seed)
+
+
+def _in_float64(x):
+    """Tensor ``x``, or a float64 copy of it where it holds float32 or float16."""
+    xp = get_namespace(x.data)
+    if not xp.isdtype(x.dtype, "real floating") or xp.finfo(x.dtype).bits >= 64:
+        return x
+    return tensor(to_numpy(x.data).astype(np.float64), name=x.name,
+                  requires_grad=x.requires_grad, device=x.device)
+
+
+def _backprop(out, checked, v):
+    """∂(v·out)/∂x for each tensor x of ``checked``, as host arrays: zeros where
+    ``out`` does not require grad (it is constant in every x)."""
+    if not out.requires_grad:
+        return [np.zeros(x.shape) for x in checked]
+    return [to_numpy(g.data) for g in grad(out, checked, grad_outputs=v)]
 
 
 def _direction(like, seed):

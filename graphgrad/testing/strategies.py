@@ -160,7 +160,9 @@ def expressions(shapes, max_ops=6, ops=None, smooth=False, input_bound=3.0):
     1 to ``max_ops`` operations drawn from ``ops`` (default: ``OPS``, every primitive;
     with ``smooth=True`` only the twice-differentiable ones, ``SMOOTH_OPS``), and
     reuses intermediates (diamonds). Every input is used; values nobody consumed are
-    added into the output, which may have any shape.
+    added into the output, which may have any shape. Sides may be 0 (``(0, 3)``): a
+    max then reduces only nonempty axes and a mean only nonempty values, so that
+    every value stays finite.
 
     Operations stay in their domains and bounded for inputs in
     ``[-input_bound, input_bound]``: ``exp(tanh(x))``, ``log(x*x + 1)``,
@@ -304,6 +306,8 @@ class _Builder:
         return value
 
     def applies(self, op):
+        if op == "mean":
+            return any(v.size for v in self.values)
         if op in ("getitem", "matmul"):
             return any(v.ndim >= 1 for v in self.values)
         if op == "dot":
@@ -315,12 +319,20 @@ class _Builder:
         out = self.values[-1]
         for v in self.values[:-1]:
             if self.uses[v.name] == 0:
-                if _broadcast_size(out, v) <= MAX_SIZE:
-                    out = self.emit(F.add, (out, v), f"{out} + {v}", out.bound + v.bound)
-                else:
-                    out = self.emit(lambda x, y: x + F.mean(y), (out, v),
-                                    f"{out} + mean({v})", out.bound + v.bound)
+                out = self.add_into(out, v)
         return Expression(self.inputs, self.steps, out)
+
+    def add_into(self, out, v):
+        """``out + v``; where that would not broadcast or grow past ``MAX_SIZE``,
+        ``out + mean(v)``, or ``out + sum(v)`` for an empty ``v`` (the sum of
+        nothing is 0, its mean NaN)."""
+        if _broadcast_size(out, v) <= MAX_SIZE:
+            return self.emit(F.add, (out, v), f"{out} + {v}", out.bound + v.bound)
+        if v.size == 0:
+            return self.emit(lambda x, y: x + F.sum(y), (out, v), f"{out} + sum({v})",
+                             out.bound)
+        return self.emit(lambda x, y: x + F.mean(y), (out, v), f"{out} + mean({v})",
+                         out.bound + v.bound)
 
     # -- element-wise -------------------------------------------------------------
     def op_add(self):
@@ -400,21 +412,23 @@ class _Builder:
     # -- reductions and broadcasting ------------------------------------------------
     def op_sum(self):
         a = self.pick(self.values)
-        axis, keepdims = self.draw_axis(a.ndim)
+        axis, keepdims = self.draw_axis(a.shape)
         self.emit(lambda x: F.sum(x, axis, keepdims), (a,),
                   f"sum({a}{_reduction_args(axis, keepdims)})",
                   a.bound * _reduced_count(a.shape, axis))
 
     def op_mean(self):
-        a = self.pick(self.values)
-        axis, keepdims = self.draw_axis(a.ndim)
+        """The mean of a nonempty value: graphgrad's Mean backward divides by zero on
+        an empty input (its count of averaged elements is computed as 0 // 0)."""
+        a = self.pick([v for v in self.values if v.size])
+        axis, keepdims = self.draw_axis(a.shape)
         self.emit(lambda x: F.mean(x, axis, keepdims), (a,),
                   f"mean({a}{_reduction_args(axis, keepdims)})", a.bound)
 
     def op_max(self):
         """The max of ``a`` plus a ramp of distinct offsets, so no two elements tie."""
         a = self.pick(self.values)
-        axis, keepdims = self.draw_axis(a.ndim)
+        axis, keepdims = self.draw_axis(a.shape, nonempty=True)
         s = self.offset()
         ramp = f"{s}*arange({a.size}).reshape({a.shape})"
         self.emit(lambda x: F.max(x + _ramp(x, s), axis, keepdims), (a,),
@@ -422,7 +436,7 @@ class _Builder:
 
     def op_broadcast_to(self):
         a = self.pick(self.values)
-        budget = MAX_SIZE // a.size
+        budget = MAX_SIZE // max(a.size, 1)  # an empty value stays empty
         lead = self.draw(st.integers(0, MAX_NDIM - a.ndim), label="new axes")
         target = []
         for side in (1,) * lead + a.shape:
@@ -438,23 +452,31 @@ class _Builder:
         a = self.pick(self.values)
         target = self.draw(shapes_broadcasting_to(a.shape), label="shape")
         self.emit(lambda x: F.sum_to(x, target), (a,), f"sum_to({a}, {target})",
-                  a.bound * a.size / math.prod(target))
+                  a.bound * a.size / max(math.prod(target), 1))
 
-    def draw_axis(self, ndim):
-        """An ``axis`` argument (None, an int or a tuple, negative ones included)
-        and ``keepdims``."""
-        kinds = [st.none()]
+    def draw_axis(self, shape, nonempty=False):
+        """An ``axis`` argument for an array of ``shape`` (None, an int or a tuple,
+        negative ones included) and ``keepdims``. With ``nonempty=True`` only axes of
+        sides > 0 are reduced (the max of nothing is an error)."""
+        ndim = len(shape)
+        axes = [i for i, side in enumerate(shape) if side or not nonempty]
+        kinds = [st.none()] if len(axes) == ndim else []
+        if axes:
+            kinds.append(st.integers(-len(axes), len(axes) - 1).map(
+                lambda k: _axis_among(axes, ndim, k)))
         if ndim:
-            kinds += [st.integers(-ndim, ndim - 1), hnp.valid_tuple_axes(ndim)]
+            kinds.append(hnp.valid_tuple_axes(len(axes)).map(
+                lambda ks: tuple(_axis_among(axes, ndim, k) for k in ks)))
         axis = self.draw(st.one_of(kinds), label="axis")
         return axis, self.draw(st.booleans(), label="keepdims")
 
     # -- moving values ---------------------------------------------------------------
     def op_reshape(self):
         a = self.pick(self.values)
-        target = self.draw(st.sampled_from(_factorizations(a.size)), label="shape")
-        if target and self.draw(st.booleans(), label="use -1"):
-            i = self.draw(st.integers(0, len(target) - 1))
+        target = self.draw(st.sampled_from(_reshape_targets(a.size)), label="shape")
+        inferable = _inferable_sides(target)
+        if inferable and self.draw(st.booleans(), label="use -1"):
+            i = self.draw(st.sampled_from(inferable))
             target = target[:i] + (-1,) + target[i + 1:]
         self.emit(lambda x: F.reshape(x, target), (a,), f"reshape({a}, {target})", a.bound)
 
@@ -471,7 +493,8 @@ class _Builder:
 
     def op_getitem(self):
         a = self.pick([v for v in self.values if v.ndim >= 1])
-        kind = self.draw(st.sampled_from(["basic", "integer arrays"]), label="index kind")
+        kinds = ["basic", "integer arrays"] if a.size else ["basic"]  # no position in 0
+        kind = self.draw(st.sampled_from(kinds), label="index kind")
         if kind == "basic":
             index = tuple(self.draw_basic(side)
                           for side in a.shape[:self.draw(st.integers(1, a.ndim))])
@@ -487,7 +510,10 @@ class _Builder:
                   a.bound)
 
     def draw_basic(self, side):
-        """An integer or a nonempty slice (steps 1, 2 or -1) into an axis of ``side``."""
+        """An integer or a nonempty slice (steps 1, 2 or -1) into an axis of ``side``;
+        ``:`` into an empty axis."""
+        if not side:
+            return slice(None)
         if self.draw(st.booleans(), label="integer index"):
             return self.draw(st.integers(-side, side - 1), label="index")
         step = self.draw(st.sampled_from([1, 2, -1]), label="step")
@@ -511,7 +537,7 @@ class _Builder:
         if a.ndim >= 2:  # the products (…, n, m) @ (…, m, n) and (…, m, n) @ (…, n, m)
             n, m = a.shape[-2:]
             partners += [form for form, side in (("swapaxes(a) @ a", m), ("a @ swapaxes(a)", n))
-                         if a.size // (n * m) * side * side <= MAX_SIZE]
+                         if math.prod(a.shape[:-2]) * side * side <= MAX_SIZE]
         partner = self.draw(st.sampled_from(partners), label="partner")
         if isinstance(partner, str):
             t = self.emit(lambda x: F.swapaxes(x, -1, -2), (a,), f"swapaxes({a}, -1, -2)",
@@ -554,7 +580,10 @@ def _ramp(x, step):
 
 
 def _power_bound(base, exponent):
-    """base ** exponent for base > 0, saturating instead of overflowing."""
+    """base ** exponent for base > 0, or base 0 (values that are all 0: sums of
+    nothing) and exponent > 0; saturating instead of overflowing."""
+    if base == 0:
+        return 0.0
     return math.exp(min(exponent * math.log(base), 700.0))
 
 
@@ -575,12 +604,37 @@ def _product_size(product, a, b):
         return math.inf
 
 
+def _axis_among(axes, ndim, k):
+    """Axis ``axes[k]`` of an array of ``ndim`` axes, written negative when ``k`` is
+    (so with every axis in ``axes``, axis ``k`` itself)."""
+    return axes[k] - ndim if k < 0 else axes[k]
+
+
 def _reduced_count(shape, axis):
     """How many elements a sum over ``axis`` adds up."""
     if axis is None:
         return math.prod(shape)
     axes = axis if isinstance(axis, tuple) else (axis,)
     return math.prod(shape[a] for a in axes)
+
+
+def _reshape_targets(size):
+    """Shapes an array of ``size`` elements can be reshaped to."""
+    return _factorizations(size) if size else _empty_shapes()
+
+
+@functools.lru_cache(maxsize=None)
+def _empty_shapes(ndim=MAX_NDIM, max_side=3):
+    """Every shape of 1 to ``ndim`` axes with a side 0 and the others up to
+    ``max_side``, fewest axes first."""
+    return [shape for n in range(1, ndim + 1)
+            for shape in itertools.product(range(max_side + 1), repeat=n) if 0 in shape]
+
+
+def _inferable_sides(shape):
+    """The axes of ``shape`` that reshape can take as -1: those whose other sides
+    multiply to a nonzero size (every axis, unless the shape is empty)."""
+    return [i for i in range(len(shape)) if math.prod(shape[:i] + shape[i + 1:])]
 
 
 @functools.lru_cache(maxsize=None)
