@@ -320,3 +320,19 @@ def test_text_names_constants_shapes_and_scopes():
         "c = mul b 2  # 2×3 layer",
         "d = sum c  # layer",
         "out d"]
+
+
+def test_text_and_draw_take_any_name_as_its_str():
+    x, y = gg.tensor(2.0, name=5), gg.tensor(3.0, name=2.5)
+    w = x * y
+    w.name = 1
+    z = w * 2
+    z.name = 0  # falsy, still a name
+    z.backward()
+    assert viz.text(z).splitlines() == [  # "5", "1", "0" are not identifiers
+        "in a b", "c = mul a b", "d = mul c 2", "out d"]
+    source = viz.draw(z).source
+    assert "[label=<5> shape=plaintext]" in source
+    assert "[label=<2.5> shape=plaintext]" in source
+    assert "label=<1 = 6<BR/>" in source
+    assert 'out0 [label=<0> shape=plaintext]' in source
