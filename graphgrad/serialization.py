@@ -2,19 +2,21 @@
 
 ``.npz`` files are written atomically; ``.pkl``/``.pickle`` files (e.g. the
 "Deep Learning from Scratch" pretrained weights) are read through a restricted
-unpickler that can only rebuild numpy arrays, dtypes and scalars.
+unpickler that can only rebuild numpy arrays, dtypes and scalars. ``atomic_writer``
+is the one all-or-nothing file writer of graphgrad and viz.
 """
 
 import _compat_pickle
 import codecs
+import contextlib
 import importlib
 import os
 import pickle
-import tempfile
+import secrets
 
 import numpy as np
 
-__all__ = ["UnsafePickleError", "save_npz", "load_params"]
+__all__ = ["UnsafePickleError", "atomic_writer", "save_npz", "load_params"]
 
 _PICKLE_SUFFIXES = (".pkl", ".pickle")
 
@@ -70,31 +72,45 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
                                     f"(only numpy arrays, dtypes and scalars may be loaded)") from None
 
 
-def save_npz(path, params):
-    """Save ``params`` (name -> array) to the ``.npz`` file at exactly ``path``, atomically.
+@contextlib.contextmanager
+def atomic_writer(path):
+    """Open ``path`` for writing bytes, all or nothing::
 
-    The archive is written to a temporary file in the same directory, flushed and
-    fsynced, then renamed onto ``path``: on any error the temporary file is removed and
-    an existing ``path`` is left untouched. Object arrays are refused with ``ValueError``
-    since ``load_params`` could not read them back. The file gets ``tempfile``'s
-    owner-only permissions (0600).
+        with atomic_writer("price.svg") as file:
+            file.write(data)
+
+    The bytes go to a new hidden file beside ``path`` (``.price.svg.<random>.tmp``),
+    which is flushed, fsynced and renamed onto ``path`` when the block ends. If the
+    block raises, the temporary file is removed and an existing ``path`` is left
+    untouched. The file gets the mode ``open(path, "wb")`` gives a new file: 0o666
+    less the umask (0o644 under the usual umask 0o022).
+    """
+    directory, name = os.path.split(os.path.abspath(path))
+    temp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+    file = open(temp, "xb")  # "x": never write into a file that is already there
+    try:
+        with file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+def save_npz(path, params):
+    """Save ``params`` (name -> array) to the ``.npz`` file at exactly ``path``, atomically
+    (``atomic_writer``). Object arrays are refused with ``ValueError`` since
+    ``load_params`` could not read them back.
     """
     path = os.fspath(path)
     arrays = {name: np.asarray(value) for name, value in params.items()}
     for name, array in arrays.items():
         if array.dtype.hasobject:
             raise ValueError(f"{path}: parameter {name!r} is an object array, which cannot be saved")
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = tempfile.NamedTemporaryFile(delete=False, dir=directory, suffix=".npz")
-    try:
-        with tmp:
-            np.savez(tmp, **arrays)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp.name, path)
-    except BaseException:
-        os.unlink(tmp.name)
-        raise
+    with atomic_writer(path) as file:
+        np.savez(file, **arrays)
 
 
 def _as_param_dict(obj, path):

@@ -2,13 +2,14 @@ import builtins
 import os
 import pickle
 import re
+import stat
 import subprocess
 import warnings
 
 import numpy as np
 import pytest
 
-from graphgrad.serialization import UnsafePickleError, load_params, save_npz
+from graphgrad.serialization import UnsafePickleError, atomic_writer, load_params, save_npz
 
 
 def sample_params():
@@ -66,6 +67,31 @@ def test_failed_save_leaves_no_file_and_keeps_existing_target(tmp_path, monkeypa
             save_npz(path, sample_params())
     assert os.listdir(tmp_path) == ["params.npz"]
     assert target.read_bytes() == b"previous contents"
+
+
+def test_atomic_writer_writes_all_or_nothing(tmp_path):
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(OSError, match="disk full"):
+        with atomic_writer(target) as file:
+            file.write(b"half")
+            raise OSError("disk full")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(IsADirectoryError):  # the rename fails
+        with atomic_writer(tmp_path / "folder") as file:
+            file.write(b"data")
+    assert sorted(os.listdir(tmp_path)) == ["folder", "out.bin"]
+    assert target.read_bytes() == b"old"
+    with atomic_writer(target) as file:
+        file.write(b"new")
+    assert target.read_bytes() == b"new"
+
+
+def test_saved_file_gets_the_mode_open_gives(tmp_path, new_file_mode):
+    (tmp_path / "plain").write_bytes(b"")
+    save_npz(tmp_path / "params.npz", sample_params())
+    for name in ("plain", "params.npz"):
+        assert oct(stat.S_IMODE((tmp_path / name).stat().st_mode)) == oct(new_file_mode)
 
 
 def test_save_npz_refuses_object_arrays(tmp_path):

@@ -1,5 +1,6 @@
 """viz: the apple/orange figure, labels, clusters, escaping, files, animation, text."""
 import shutil
+import stat
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -233,6 +234,11 @@ def test_render_dot_needs_no_binary(tmp_path, monkeypatch):
     assert '<715<BR/><FONT COLOR="red">1</FONT>>' in path.read_text()
     viz.render(apple_orange(), tmp_path / "graph", format="dot")
     assert (tmp_path / "graph").read_text().startswith("digraph")
+
+
+def test_rendered_file_gets_the_mode_open_gives(tmp_path, new_file_mode):
+    path = viz.render(apple_orange(), tmp_path / "price.dot")
+    assert oct(stat.S_IMODE(path.stat().st_mode)) == oct(new_file_mode)
 
 
 def test_missing_dot_raises_one_clear_error_and_writes_nothing(tmp_path, monkeypatch):
