@@ -18,7 +18,7 @@ from .nn import Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu,
 from .nn import SoftmaxWithLoss
 from .nodes.conv import output_size as conv_output_size
 from .recording import no_grad
-from .serialization import load_params, save_npz
+from .serialization import load_params, save_params
 from .tensor import Tensor, tensor
 from .testing import numerical_gradient
 
@@ -116,11 +116,21 @@ class Network:
         return {key: numerical_gradient(f, value) for key, value in self.params.items()}
 
     def save_params(self, file_name="params.npz"):
-        """Write ``params`` to an .npz file (atomically)."""
-        save_npz(file_name, {key: to_numpy(value) for key, value in self.params.items()})
+        """Write ``params`` (as numpy arrays) atomically, in the format the suffix names,
+        and return the path written::
+
+            net.save_params("params.npz")  # -> "params.npz"
+            net.save_params("weights")     # -> "weights.npz": no suffix, .npz added
+            net.save_params("params.pkl")  # -> "params.pkl": the DLFS pickle (or .pickle)
+
+        The pickle is what the book's ``save_params`` writes: its ``load_params`` reads
+        it. Another suffix raises ValueError and writes nothing.
+        """
+        return save_params(file_name, {key: to_numpy(value) for key, value in self.params.items()})
 
     def load_params(self, file_name="params.npz"):
-        """Read .npz, or a DLFS pickle (restricted: numpy arrays only), into ``params``.
+        """Read .npz, or a DLFS pickle (restricted: numpy arrays only), into ``params``;
+        any name ``save_params`` takes ("weights" reads "weights.npz").
 
         Values are copied into the existing arrays, so the layers see them. The file
         must hold exactly the model's keys with the model's shapes (else ValueError,

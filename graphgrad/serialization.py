@@ -1,22 +1,27 @@
 """Saving and loading parameter dictionaries (name -> numpy array).
 
-``.npz`` files are written atomically; ``.pkl``/``.pickle`` files (e.g. the
-"Deep Learning from Scratch" pretrained weights) are read through a restricted
-unpickler that can only rebuild numpy arrays, dtypes and scalars.
+The suffix names the format: ``.npz`` (no suffix: ``.npz`` is added), or ``.pkl`` /
+``.pickle``, the "Deep Learning from Scratch" pickle (a dict of numpy arrays, as the
+book's ``save_params`` writes and its pretrained weights are). Files are written
+atomically; pickles are read through a restricted unpickler that can only rebuild
+numpy arrays, dtypes and scalars. ``atomic_writer`` is the one all-or-nothing file
+writer of graphgrad and viz.
 """
 
 import _compat_pickle
 import codecs
+import contextlib
 import importlib
 import os
 import pickle
-import tempfile
+import secrets
 
 import numpy as np
 
-__all__ = ["UnsafePickleError", "save_npz", "load_params"]
+__all__ = ["UnsafePickleError", "atomic_writer", "save_params", "save_npz", "save_pickle",
+           "load_params"]
 
-_PICKLE_SUFFIXES = (".pkl", ".pickle")
+_SUFFIXES = (".npz", ".pkl", ".pickle")
 
 
 class UnsafePickleError(ValueError):
@@ -70,31 +75,100 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
                                     f"(only numpy arrays, dtypes and scalars may be loaded)") from None
 
 
-def save_npz(path, params):
-    """Save ``params`` (name -> array) to the ``.npz`` file at exactly ``path``, atomically.
+@contextlib.contextmanager
+def atomic_writer(path):
+    """Open ``path`` for writing bytes, all or nothing::
 
-    The archive is written to a temporary file in the same directory, flushed and
-    fsynced, then renamed onto ``path``: on any error the temporary file is removed and
-    an existing ``path`` is left untouched. Object arrays are refused with ``ValueError``
-    since ``load_params`` could not read them back. The file gets ``tempfile``'s
-    owner-only permissions (0600).
+        with atomic_writer("price.svg") as file:
+            file.write(data)
+
+    The bytes go to a new hidden file beside ``path`` (``.price.svg.<random>.tmp``),
+    which is flushed, fsynced and renamed onto ``path`` when the block ends. If the
+    block raises, the temporary file is removed and an existing ``path`` is left
+    untouched. The file gets the mode ``open(path, "wb")`` gives a new file: 0o666
+    less the umask (0o644 under the usual umask 0o022).
+    """
+    directory, name = os.path.split(os.path.abspath(path))
+    temp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+    file = open(temp, "xb")  # "x": never write into a file that is already there
+    try:
+        with file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+def _params_path(path, operation):
+    """The file ``save_params`` and ``load_params`` use for ``path``, as a str::
+
+        _params_path("w.npz", ...)   -> "w.npz"        (also .pkl, .pickle, any case)
+        _params_path("weights", ...) -> "weights.npz"  (as numpy.savez names it)
+
+    Any other suffix raises ``ValueError`` naming ``operation`` ("save_params" or
+    "load_params"), the path and the supported suffixes.
     """
     path = os.fspath(path)
+    suffix = os.path.splitext(path)[1].lower()
+    if not suffix:
+        return path + ".npz"
+    if suffix not in _SUFFIXES:
+        raise ValueError(f"{operation}: unsupported suffix {suffix!r} in {path!r}; use .npz, "
+                         f".pkl or .pickle (no suffix: .npz is added)")
+    return path
+
+
+def save_params(path, params):
+    """Save ``params`` (name -> array) in the format ``path``'s suffix names, atomically,
+    and return the path written::
+
+        save_params("params.npz", params)  -> "params.npz"   numpy .npz
+        save_params("weights", params)     -> "weights.npz"  no suffix: .npz is added
+        save_params("params.pkl", params)  -> "params.pkl"   DLFS pickle (also .pickle)
+
+    ``load_params`` reads back every name this takes, the same way ("weights" is
+    "weights.npz"). Another suffix, or an object array, raises ``ValueError`` before
+    anything is written.
+    """
+    path = _params_path(path, "save_params")
+    is_npz = os.path.splitext(path)[1].lower() == ".npz"
+    (save_npz if is_npz else save_pickle)(path, params)
+    return path
+
+
+def _arrays(path, params):
+    """``params`` as numpy arrays; an object array (not loadable) raises ``ValueError``."""
     arrays = {name: np.asarray(value) for name, value in params.items()}
     for name, array in arrays.items():
         if array.dtype.hasobject:
             raise ValueError(f"{path}: parameter {name!r} is an object array, which cannot be saved")
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = tempfile.NamedTemporaryFile(delete=False, dir=directory, suffix=".npz")
-    try:
-        with tmp:
-            np.savez(tmp, **arrays)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp.name, path)
-    except BaseException:
-        os.unlink(tmp.name)
-        raise
+    return arrays
+
+
+def save_npz(path, params):
+    """Save ``params`` (name -> array) to the ``.npz`` file at exactly ``path``, atomically
+    (``atomic_writer``). Object arrays are refused with ``ValueError`` since
+    ``load_params`` could not read them back.
+    """
+    path = os.fspath(path)
+    arrays = _arrays(path, params)
+    with atomic_writer(path) as file:
+        np.savez(file, **arrays)
+
+
+def save_pickle(path, params):
+    """Save ``params`` (name -> array) to the pickle at exactly ``path``, atomically: the
+    bytes of the DLFS book's ``save_params`` (``pickle.dump`` of a dict of numpy
+    arrays), so the book's ``load_params`` reads it, and so does ``load_params``.
+    Object arrays are refused with ``ValueError``.
+    """
+    path = os.fspath(path)
+    arrays = _arrays(path, params)
+    with atomic_writer(path) as file:
+        pickle.dump(arrays, file)
 
 
 def _as_param_dict(obj, path):
@@ -117,16 +191,16 @@ def _as_param_dict(obj, path):
 def load_params(path):
     """Load a parameter dict (name -> numpy array) from a ``.npz``, ``.pkl`` or ``.pickle`` file.
 
-    Pickles go through a restricted unpickler: a reference to any global other than the
-    numpy ones needed to rebuild arrays raises ``UnsafePickleError`` (a ``ValueError``)
+    A path without a suffix is read as ``save_params`` wrote it: "weights" reads
+    "weights.npz" (unlike ``np.load``, which opens exactly "weights"). Pickles go
+    through a restricted unpickler: a reference to any global other than the numpy
+    ones needed to rebuild arrays raises ``UnsafePickleError`` (a ``ValueError``)
     naming the file and the global, before anything is executed. An unknown suffix, a
     corrupt or truncated file, or content that is not a dict of numeric arrays raises
     ``ValueError`` naming the file; a missing file raises ``FileNotFoundError``.
     """
-    path = os.fspath(path)
+    path = _params_path(path, "load_params")
     suffix = os.path.splitext(path)[1].lower()
-    if suffix != ".npz" and suffix not in _PICKLE_SUFFIXES:
-        raise ValueError(f"{path}: unsupported suffix {suffix!r}, expected .npz, .pkl or .pickle")
     with open(path, "rb") as file:
         try:
             if suffix == ".npz":

@@ -1,5 +1,6 @@
 """``graphgrad train`` (and the training part of ``graphgrad demo``): outputs,
 determinism, argument and dataset errors."""
+import stat
 import subprocess
 import sys
 
@@ -53,6 +54,16 @@ def test_short_run_writes_plot_and_weights(tmp_path, capsys):
     _, (x_test, t_test) = load_mnist()
     assert net.accuracy(x_test, t_test) == pytest.approx(test_acc, abs=1e-4)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["acc.png", "w.npz"]  # no temp files
+
+
+def test_plot_and_weights_get_the_mode_open_gives(small_data, tmp_path, capsys,
+                                                 new_file_mode):
+    plot, weights = tmp_path / "acc.svg", tmp_path / "w.npz"
+    code, _ = train(capsys, "--data-dir", small_data, "--iters", 2, "--plot", plot,
+                    "--save", weights)
+    assert code == 0
+    modes = [oct(stat.S_IMODE(path.stat().st_mode)) for path in (plot, weights)]
+    assert modes == [oct(new_file_mode)] * 2
 
 
 def test_same_seed_same_run(small_data, tmp_path, capsys):

@@ -159,6 +159,50 @@ def test_save_and_load_round_trip_keeps_the_layers_arrays(tmp_path):
     assert os.listdir(tmp_path) == ["w.npz"]
 
 
+MODELS = {
+    "TwoLayerNet": lambda: TwoLayerNet(6, 4, 3),
+    "SimpleConvNet": lambda: SimpleConvNet(input_dim=(1, 8, 8), hidden_size=5),
+    "MultiLayerNet": lambda: MultiLayerNet(6, [4, 4], 3, use_batchnorm=True),
+}
+
+
+@pytest.mark.parametrize("name, written", [
+    ("w.npz", "w.npz"), ("weights", "weights.npz"), ("w.pkl", "w.pkl"),
+    ("w.pickle", "w.pickle")])
+@pytest.mark.parametrize("model", MODELS)
+def test_save_params_round_trips_under_each_name(tmp_path, model, name, written):
+    np.random.seed(10)
+    net, other = MODELS[model](), MODELS[model]()
+    path = net.save_params(tmp_path / name)
+    other.load_params(tmp_path / name)
+    for key, value in net.params.items():
+        np.testing.assert_array_equal(other.params[key], value)
+    assert os.listdir(tmp_path) == [written]
+    assert path == str(tmp_path / written)
+
+
+def dlfs_load_params(network, file_name):
+    """The book's SimpleConvNet.load_params (ch7/simple_convnet.py), on our layers."""
+    with open(file_name, "rb") as f:
+        params = pickle.load(f)
+    for key, val in params.items():
+        network.params[key][...] = val  # the book rebinds; ours share the layers' arrays
+
+
+def test_the_books_load_params_reads_our_pickle(tmp_path):
+    np.random.seed(11)
+    net, other = MODELS["SimpleConvNet"](), MODELS["SimpleConvNet"]()
+    x = np.random.rand(2, 1, 8, 8)
+    dlfs_load_params(other, net.save_params(tmp_path / "params.pkl"))
+    np.testing.assert_array_equal(other.predict(x), net.predict(x))
+
+
+def test_save_params_refuses_an_unknown_suffix_and_writes_nothing(tmp_path):
+    with pytest.raises(ValueError, match=r"save_params: unsupported suffix '\.txt' in .*w\.txt"):
+        TwoLayerNet(4, 3, 2).save_params(tmp_path / "w.txt")
+    assert os.listdir(tmp_path) == []
+
+
 def test_load_a_dlfs_pickle(tmp_path):
     np.random.seed(9)
     net = TwoLayerNet(4, 3, 2)

@@ -2,13 +2,15 @@ import builtins
 import os
 import pickle
 import re
+import stat
 import subprocess
 import warnings
 
 import numpy as np
 import pytest
 
-from graphgrad.serialization import UnsafePickleError, load_params, save_npz
+from graphgrad.serialization import (
+    UnsafePickleError, atomic_writer, load_params, save_npz, save_params)
 
 
 def sample_params():
@@ -35,15 +37,62 @@ def test_npz_round_trip(tmp_path):
 
 
 def test_save_npz_keeps_a_path_without_suffix_exactly(tmp_path):
-    # save_npz writes exactly the given path; load_params picks the format by suffix,
-    # so such a file is only readable with np.load (or after renaming it).
+    # save_npz writes exactly the given path; load_params, like save_params, reads
+    # "weights" as "weights.npz", so such a file is only readable with np.load.
     path = tmp_path / "weights"
     save_npz(path, sample_params())
     assert os.listdir(tmp_path) == ["weights"]
     with np.load(path) as npz:
         assert_params_equal(dict(npz), sample_params())
-    with pytest.raises(ValueError, match="weights.*unsupported suffix.*\\.npz, \\.pkl or \\.pickle"):
+    with pytest.raises(FileNotFoundError, match=r"weights\.npz"):
         load_params(path)
+
+
+NPZ_MAGIC, PICKLE_MAGIC = b"PK\x03\x04", b"\x80"
+
+
+@pytest.mark.parametrize("name, written, magic", [
+    ("params.npz", "params.npz", NPZ_MAGIC),
+    ("weights", "weights.npz", NPZ_MAGIC),  # as numpy.savez does
+    ("params.pkl", "params.pkl", PICKLE_MAGIC),
+    ("params.pickle", "params.pickle", PICKLE_MAGIC),
+    ("PARAMS.PKL", "PARAMS.PKL", PICKLE_MAGIC),
+])
+def test_save_params_writes_the_format_of_the_suffix(tmp_path, name, written, magic):
+    path = save_params(tmp_path / name, sample_params())
+    assert path == str(tmp_path / written)
+    assert os.listdir(tmp_path) == [written]
+    assert (tmp_path / written).read_bytes().startswith(magic)
+    assert_params_equal(load_params(tmp_path / name), sample_params())
+    assert_params_equal(load_params(path), sample_params())
+
+
+def test_saved_pickle_is_what_the_dlfs_book_writes(tmp_path):
+    # DLFS: with open(file_name, "wb") as f: pickle.dump(params, f)
+    path = save_params(tmp_path / "params.pkl", sample_params())
+    with open(path, "rb") as file:
+        assert file.read() == pickle.dumps(sample_params())
+    with open(path, "rb") as file:  # and the book's load_params reads it back
+        assert_params_equal(pickle.load(file), sample_params())
+
+
+@pytest.mark.parametrize("name", ["params.txt", "params.npy", "weights.v2", "params.pkl.gz"])
+def test_save_params_refuses_other_suffixes_before_writing(tmp_path, name):
+    path = tmp_path / name
+    words = r": unsupported suffix .* in .*" + re.escape(name) + r".*\.npz, \.pkl or \.pickle"
+    with pytest.raises(ValueError, match="save_params" + words):
+        save_params(path, sample_params())
+    assert os.listdir(tmp_path) == []
+    path.write_bytes(pickle.dumps(sample_params()))
+    with pytest.raises(ValueError, match="load_params" + words):
+        load_params(path)
+
+
+@pytest.mark.parametrize("name", ["params.pkl", "weights"])
+def test_save_params_refuses_object_arrays_before_writing(tmp_path, name):
+    with pytest.raises(ValueError, match="'bad'.*object array"):
+        save_params(tmp_path / name, {"bad": np.array([1, "x"], dtype=object)})
+    assert os.listdir(tmp_path) == []
 
 
 def test_save_npz_replaces_existing_file(tmp_path):
@@ -66,6 +115,32 @@ def test_failed_save_leaves_no_file_and_keeps_existing_target(tmp_path, monkeypa
             save_npz(path, sample_params())
     assert os.listdir(tmp_path) == ["params.npz"]
     assert target.read_bytes() == b"previous contents"
+
+
+def test_atomic_writer_writes_all_or_nothing(tmp_path):
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(OSError, match="disk full"):
+        with atomic_writer(target) as file:
+            file.write(b"half")
+            raise OSError("disk full")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(IsADirectoryError):  # the rename fails
+        with atomic_writer(tmp_path / "folder") as file:
+            file.write(b"data")
+    assert sorted(os.listdir(tmp_path)) == ["folder", "out.bin"]
+    assert target.read_bytes() == b"old"
+    with atomic_writer(target) as file:
+        file.write(b"new")
+    assert target.read_bytes() == b"new"
+
+
+def test_saved_file_gets_the_mode_open_gives(tmp_path, new_file_mode):
+    (tmp_path / "plain").write_bytes(b"")
+    save_npz(tmp_path / "params.npz", sample_params())
+    save_params(tmp_path / "params.pkl", sample_params())
+    for name in ("plain", "params.npz", "params.pkl"):
+        assert oct(stat.S_IMODE((tmp_path / name).stat().st_mode)) == oct(new_file_mode)
 
 
 def test_save_npz_refuses_object_arrays(tmp_path):

@@ -1,5 +1,6 @@
 """viz: the apple/orange figure, labels, clusters, escaping, files, animation, text."""
 import shutil
+import stat
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -235,6 +236,11 @@ def test_render_dot_needs_no_binary(tmp_path, monkeypatch):
     assert (tmp_path / "graph").read_text().startswith("digraph")
 
 
+def test_rendered_file_gets_the_mode_open_gives(tmp_path, new_file_mode):
+    path = viz.render(apple_orange(), tmp_path / "price.dot")
+    assert oct(stat.S_IMODE(path.stat().st_mode)) == oct(new_file_mode)
+
+
 def test_missing_dot_raises_one_clear_error_and_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     (tmp_path / "old.svg").write_text("old")
@@ -320,3 +326,19 @@ def test_text_names_constants_shapes_and_scopes():
         "c = mul b 2  # 2×3 layer",
         "d = sum c  # layer",
         "out d"]
+
+
+def test_text_and_draw_take_any_name_as_its_str():
+    x, y = gg.tensor(2.0, name=5), gg.tensor(3.0, name=2.5)
+    w = x * y
+    w.name = 1
+    z = w * 2
+    z.name = 0  # falsy, still a name
+    z.backward()
+    assert viz.text(z).splitlines() == [  # "5", "1", "0" are not identifiers
+        "in a b", "c = mul a b", "d = mul c 2", "out d"]
+    source = viz.draw(z).source
+    assert "[label=<5> shape=plaintext]" in source
+    assert "[label=<2.5> shape=plaintext]" in source
+    assert "label=<1 = 6<BR/>" in source
+    assert 'out0 [label=<0> shape=plaintext]' in source

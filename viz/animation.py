@@ -6,8 +6,10 @@ The frames show the real gradients of a backward already run, revealed in the or
 import io
 from pathlib import Path
 
+from graphgrad.serialization import atomic_writer
+
 from .build import build
-from .files import pipe, write_atomic
+from .files import pipe
 from .graph import collect
 
 FORMATS = ("svg", "png", "gif")
@@ -36,7 +38,8 @@ def animate(target, directory, format="svg"):
     paths = []
     for frame, digraph in enumerate(frames(graph)):
         path = directory / f"frame_{frame:03d}.{kind}"
-        write_atomic(path, pipe(digraph, kind))
+        with atomic_writer(path) as file:
+            file.write(pipe(digraph, kind))
         paths.append(path)
     if format == "gif":
         write_gif(paths, directory / "backprop.gif")
@@ -78,4 +81,5 @@ def write_gif(paths, path):
     buffer = io.BytesIO()
     images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
                    duration=GIF_FRAME_MS, loop=0)
-    write_atomic(path, buffer.getvalue())
+    with atomic_writer(path) as file:
+        file.write(buffer.getvalue())

@@ -16,7 +16,7 @@ from collections import defaultdict
 
 import graphviz
 
-from .graph import collect, is_constant, output_of
+from .graph import collect, is_constant, name_of, output_of
 from .labels import edge_label, escape, html_label, value
 
 FONT = {"fontname": "Helvetica"}
@@ -39,6 +39,7 @@ def draw(target, *, grads=True, expand=True, rankdir="LR"):
     ``grads=False`` leaves the gradients out; ``expand=False`` collapses each outermost
     scope to one node; ``rankdir`` is graphviz's ("LR", "TB", ...). ``.source`` of the
     result is the DOT text (no ``dot`` binary needed); ``viz.render`` writes files.
+    A name is written as its ``str``: ``gg.tensor(1.0, name=5)`` is labelled 5.
     """
     def grad_color(tensor):
         return "red" if grads and tensor.grad is not None else None
@@ -122,7 +123,7 @@ class _Drawing:
                     uses[x].append(head)  # into a box: one edge per tensor
                     home.setdefault(x, self.cluster(node))
         for i, out in enumerate(self.graph.outputs):
-            self.place(None, f"out{i}", LEAF | {"label": html_label(escape(out.name or ""))})
+            self.place(None, f"out{i}", LEAF | {"label": html_label(escape(name_of(out) or ""))})
             uses[out].append(f"out{i}")
         for x, heads in uses.items():
             self.connect(x, heads, home.get(x))
@@ -136,7 +137,7 @@ class _Drawing:
         if is_constant(x):
             self.place(home, name, CONSTANT | {"label": html_label(escape(value(x.data)))})
         else:
-            text = value(x.data) if x.name is None else x.name
+            text = value(x.data) if x.name is None else name_of(x)
             self.place(None, name, LEAF | {"label": html_label(escape(text))})
         return name
 
@@ -147,7 +148,7 @@ class _Drawing:
             self.edges.extend((tail, head, CONSTANT_EDGE) for head in heads)
             return
         producer = self.made_by.get(x)
-        name = x.name if producer is not None and x not in self.results else None
+        name = name_of(x) if producer is not None and x not in self.results else None
         label = {"label": edge_label(x, self.grad_color(x), name)}
         if len(heads) == 1:
             self.edges.append((tail, heads[0], label))

@@ -1,8 +1,9 @@
 """Write drawings out: SVG, PNG and PDF through graphviz's ``dot``; DOT source without it."""
-import os
 from pathlib import Path
 
 import graphviz
+
+from graphgrad.serialization import atomic_writer
 
 from .build import draw
 from .graph import collect
@@ -31,7 +32,8 @@ def render(target, path, format=None):
             f"ending in .svg, .png, .pdf or .dot, or format= one of {', '.join(FORMATS)}")
     digraph = target if isinstance(target, graphviz.Digraph) else draw(target)
     data = digraph.source.encode() if format == "dot" else pipe(digraph, format)
-    write_atomic(path, data)
+    with atomic_writer(path) as file:
+        file.write(data)
     return path
 
 
@@ -66,15 +68,3 @@ def pipe(digraph, format):
             f"is not installed or not on PATH; install it with `apt-get install "
             f"graphviz` (macOS: `brew install graphviz`). Without it, "
             f"viz.draw(...).source and .dot files still work.") from error
-
-
-def write_atomic(path, data):
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_bytes(data)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise

@@ -36,6 +36,11 @@ def output_of(node):
     return node.outputs[0]
 
 
+def name_of(tensor):
+    """A tensor's name as text: ``str`` of whatever names it (``5`` -> "5"), or None."""
+    return None if tensor.name is None else str(tensor.name)
+
+
 def is_constant(tensor):
     """An operand like the 1 in ``1 + exp(-x)``: unnamed, no creator, no gradient."""
     return tensor.creator is None and tensor.name is None and not tensor.requires_grad

@@ -5,7 +5,7 @@ import string
 
 import numpy as np
 
-from .graph import collect, is_constant, output_of
+from .graph import collect, is_constant, name_of, output_of
 from .labels import number
 
 
@@ -19,9 +19,10 @@ def text(target):
         price = mul c tax
         out price
 
-    A tensor is called by its name when that is a free identifier, else a, b, c, ...;
-    a constant is written in place (``1``, or ``const[4,3]`` for an array). A trailing
-    comment gives the shape of an array result and the node's scope path.
+    A tensor is called by its name (its ``str``: ``name=5`` is "5") when that is a free
+    identifier, else a, b, c, ...; a constant is written in place (``1``, or
+    ``const[4,3]`` for an array). A trailing comment gives the shape of an array result
+    and the node's scope path.
     """
     graph = collect(target)
     names = _Names(graph)
@@ -53,7 +54,7 @@ class _Names:
     def __init__(self, graph):
         self.made = {output_of(node) for node in graph.nodes}
         self.names = {}
-        self.used = {t.name for t in self._tensors(graph) if t.name is not None}
+        self.used = {name_of(t) for t in self._tensors(graph)} - {None}
         self.fresh = ("".join(letters) for n in itertools.count(1)
                       for letters in itertools.product(string.ascii_lowercase, repeat=n))
         self.inputs = []
@@ -73,8 +74,9 @@ class _Names:
         return self.names[t]
 
     def _new_name(self, t):
-        if t.name is not None and t.name.isidentifier() and t.name not in self.names.values():
-            return t.name
+        name = name_of(t)
+        if name is not None and name.isidentifier() and name not in self.names.values():
+            return name
         name = next(self.fresh)
         while name in self.used:
             name = next(self.fresh)

@@ -10,7 +10,6 @@ accuracy per epoch and loss per iteration as an image, ``--save`` the weights as
 import argparse
 import os
 import sys
-import tempfile
 
 import numpy as np
 from tqdm import tqdm
@@ -19,6 +18,7 @@ from ..backend import namespace_for
 from ..datasets import load_fashion_mnist, load_mnist
 from ..models import SimpleConvNet, TwoLayerNet
 from ..optim import SGD, AdaGrad, Adam, Momentum, RMSprop
+from ..serialization import atomic_writer
 
 DATASETS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adagrad": AdaGrad, "rmsprop": RMSprop,
@@ -129,16 +129,8 @@ def save_plot(history, path):
     acc.legend()
     loss.plot(np.arange(1, len(history["loss"]) + 1), history["loss"], linewidth=0.5)
     loss.set(xlabel="iteration", ylabel="loss", title="training loss")
-    suffix = os.path.splitext(path)[1]
-    tmp = tempfile.NamedTemporaryFile(delete=False, suffix=suffix,
-                                      dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with tmp:
-            figure.savefig(tmp, format=suffix[1:])
-        os.replace(tmp.name, path)
-    except BaseException:
-        os.unlink(tmp.name)
-        raise
+    with atomic_writer(path) as file:
+        figure.savefig(file, format=os.path.splitext(path)[1][1:])
 
 
 def _positive(kind):
