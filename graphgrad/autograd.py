@@ -65,7 +65,8 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, ord
     pending = {}
     for root, seed in zip(roots, seeds):
         pending[root] = seed if root not in pending else pending[root] + seed
-    stored = set() if wanted is None else None  # ids of arrays put in .grad
+    # ids of arrays put in .grad, and of the seeds (a leaf must not get those)
+    stored = {id(seed) for seed in seeds} if wanted is None else None
     owned = set()  # ids of sums this sweep made that only ``pending`` holds
     anomaly = state.anomaly
     for node in order:
@@ -127,15 +128,28 @@ def _backward_recorded(node, dout):
 
 def _store_leaf(t, g, stored):
     """Accumulate a leaf's gradient. A leaf's ``.grad`` (a parameter's: what users
-    update in place) is a writable array of its own, copied if the sweep shares it
-    with another tensor (``+`` passes its gradient on unchanged); an intermediate's
-    ``.grad`` may share memory with another intermediate's."""
+    clip, scale and zero in place) is a writable array of its own: copied if the
+    sweep gave the same array to another tensor or took it from the seed (``+``
+    passes its gradient on unchanged), or if it is a view of another array
+    (``transpose`` and ``reshape`` pass views back). An intermediate's ``.grad`` may
+    share memory with another intermediate's."""
+    g = _in_dtype_of(t, g)
     kind = type(g)
     if kind not in _SCALARS:  # numbers are immutable: shared or not, no copy
-        if id(g) in stored or (kind is np.ndarray and not g.flags.writeable):
+        if id(g) in stored or getattr(g, "base", None) is not None or (
+                kind is np.ndarray and not g.flags.writeable):
             g = g.copy() if kind is np.ndarray else get_namespace(g).asarray(g, copy=True)
         stored.add(id(g))
     t.grad = g if t.grad is None else t.grad + g
+
+
+def _in_dtype_of(x, g):
+    """``g`` cast to the dtype of ``x``'s value, as PyTorch gives a gradient its
+    tensor's dtype (a float32 weight times a float64 constant: a float32 gradient)."""
+    dtype = getattr(x._data, "dtype", None)
+    if dtype is None or isinstance(g, Tensor) or getattr(g, "dtype", dtype) == dtype:
+        return g  # (a create_graph result stays as recorded: no cast node)
+    return get_namespace(g).astype(g, dtype)
 
 
 def _check_not_rewritten(node):
@@ -217,5 +231,6 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
 
 def _as_tensor(g, x):
     if g is None:
-        return Tensor(get_namespace(x.data).zeros_like(x.data))
+        return Tensor(get_namespace(x._data).zeros_like(x._data))
+    g = _in_dtype_of(x, g)
     return g if isinstance(g, Tensor) else Tensor(g)

@@ -4,8 +4,10 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import graphgrad as gg
+from graphgrad.testing.strategies import arrays, expressions
 
 
 def test_tensor_reuse_accumulates():
@@ -268,3 +270,65 @@ def test_anomaly_mode_is_off_by_default():
     with np.errstate(divide="ignore"):
         y = gg.log(gg.tensor(np.array([0.0])))
     assert np.isneginf(y.data).all()
+
+
+# -- a leaf's .grad is an array of its own (issue 15, item 2) --------------------------
+def test_leaf_gradients_passed_back_as_views_do_not_share_memory():
+    a, b = gg.tensor(np.ones((2, 3))), gg.tensor(np.ones((2, 3)))
+    c = gg.tensor(np.full((3, 2), 2.0))
+    ((a.T + b.T) * c).sum().backward()
+    assert not np.shares_memory(a.grad, b.grad)
+    a.grad *= 0.5  # scaling one parameter's gradient leaves the other's alone
+    b.grad *= 0.5
+    np.testing.assert_array_equal(a.grad, np.ones((2, 3)))
+    np.testing.assert_array_equal(b.grad, np.ones((2, 3)))
+
+
+def test_leaf_gradient_is_neither_the_seed_nor_an_intermediates():
+    x = gg.tensor(np.ones(3))
+    seed = np.array([1.0, 2.0, 3.0])
+    x.backward(seed)
+    assert not np.shares_memory(x.grad, seed)
+    x.grad = None
+    y = x.reshape(1, 3)
+    y.backward(seed.reshape(1, 3))
+    assert not np.shares_memory(x.grad, seed) and not np.shares_memory(x.grad, y.grad)
+    x.grad[0] = 7.0
+    np.testing.assert_array_equal(seed, [1.0, 2.0, 3.0])
+
+
+@given(st.data())
+def test_leaf_gradients_never_share_memory(data):
+    """For any expression and seed: no leaf's .grad shares memory with another leaf's,
+    an intermediate's or the seed."""
+    expr = data.draw(expressions([(2, 3), (3,), (3, 2)], max_ops=5), label="expr")
+    leaves = [gg.tensor(data.draw(arrays(shape=s))) for s in expr.input_shapes]
+    with gg.Tape() as tape:
+        out = expr(*leaves)
+    seed = data.draw(arrays(shape=out.shape), label="seed")
+    out.backward(seed)
+    grads = [x.grad for x in leaves if isinstance(x.grad, np.ndarray)]
+    others = [t.grad for t in tape.outputs if isinstance(t.grad, np.ndarray)] + [seed]
+    for i, g in enumerate(grads):
+        assert g.flags.writeable
+        assert not any(np.shares_memory(g, h) for h in grads[i + 1:] + others)
+
+
+# -- a gradient has its tensor's dtype (issue 15, item 13) -----------------------------
+@pytest.mark.parametrize("other", [np.ones(3), np.float64(2.0), gg.tensor(np.ones(3))],
+                         ids=["float64 array", "float64 scalar", "float64 tensor"])
+def test_float32_leaf_gets_a_float32_gradient_from_float64_operands(other):
+    x = gg.tensor(np.ones(3, np.float32))
+    (x * other).sum().backward()
+    assert x.grad.dtype == np.float32
+    (g,) = gg.grad((x * other).sum(), [x])
+    assert g.dtype == np.float32
+    s = gg.tensor(np.float32(1.0))
+    (s * other).sum().backward()
+    assert s.grad.dtype == np.float32
+
+
+def test_float64_leaf_keeps_float64_gradient_from_float32_operands():
+    x = gg.tensor(np.ones(3))
+    (x * np.ones(3, np.float32)).sum().backward()
+    assert x.grad.dtype == np.float64
