@@ -215,11 +215,15 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     ``.grad`` attributes are left untouched. With ``create_graph=True`` the results
     are part of a graph and can be differentiated again (higher-order derivatives).
     An input the outputs do not depend on gets zeros.
+
+    ``grad_outputs`` seeds the sweep, by the rule ``backward(grad)`` follows: for one
+    Tensor output it is that output's seed (an array, a number, a list of numbers);
+    for a list of outputs it is a list with one seed per output. None: ones.
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(outputs, Tensor)
+    outputs = [outputs] if single else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if not isinstance(grad_outputs, (list, tuple)):
-        grad_outputs = [grad_outputs] * len(outputs)
+    grad_outputs = _seeds_per_output(outputs, grad_outputs, single)
     seeds = [seed_for(out, g, "grad") for out, g in zip(outputs, grad_outputs)]
     if create_graph:
         seeds = [Tensor(s) for s in seeds]
@@ -227,6 +231,18 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     retain = create_graph if retain_graph is None else retain_graph
     sweep(outputs, seeds, retain, create_graph, wanted)
     return [_as_tensor(wanted[x], x) for x in inputs]
+
+
+def _seeds_per_output(outputs, grad_outputs, single):
+    """``grad_outputs`` as a list with one seed (or None) per output."""
+    if single or grad_outputs is None:
+        return [grad_outputs] * len(outputs)
+    if not isinstance(grad_outputs, (list, tuple)) or len(grad_outputs) != len(outputs):
+        given = len(grad_outputs) if isinstance(grad_outputs, (list, tuple)) else "no list of"
+        raise ValueError(
+            f"grad: {len(outputs)} outputs but {given} seed{'s' * (given != 1)} in "
+            f"grad_outputs; give one seed per output (or one seed for a single Tensor)")
+    return list(grad_outputs)
 
 
 def _as_tensor(g, x):

@@ -332,3 +332,32 @@ def test_float64_leaf_keeps_float64_gradient_from_float32_operands():
     x = gg.tensor(np.ones(3))
     (x * np.ones(3, np.float32)).sum().backward()
     assert x.grad.dtype == np.float64
+
+
+# -- one rule for seeds (issue 15, item 12) --------------------------------------------
+def test_a_list_seeds_one_output_as_backward_takes_it():
+    x = gg.tensor(np.ones(3))
+    y = x * 2
+    (g,) = gg.grad(y, [x], grad_outputs=[1.0, 2.0, 3.0], retain_graph=True)
+    np.testing.assert_array_equal(g.data, [2.0, 4.0, 6.0])
+    y.backward([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(x.grad, g.data)
+
+
+def test_a_list_of_outputs_takes_a_list_of_seeds():
+    x = gg.tensor(np.ones(2))
+    a, b = x * 2, x * 3
+    (g,) = gg.grad([a, b], [x], grad_outputs=[[1.0, 1.0], np.array([2.0, 0.0])],
+                   retain_graph=True)
+    np.testing.assert_array_equal(g.data, [8.0, 2.0])
+    (g,) = gg.grad([a, b], [x], retain_graph=True)  # None: ones for every output
+    np.testing.assert_array_equal(g.data, [5.0, 5.0])
+    with pytest.raises(ValueError, match=r"grad: 2 outputs but 1 seed in grad_outputs"):
+        gg.grad([a, b], [x], grad_outputs=[np.ones(2)])
+
+
+def test_layer_backward_takes_a_list_as_its_seed():
+    from graphgrad.nn import Relu
+    layer = Relu()
+    layer.forward(np.array([-1.0, 2.0]))
+    np.testing.assert_array_equal(layer.backward([5.0, 7.0]), [0.0, 7.0])
