@@ -81,6 +81,33 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def __bool__(self):
+        """The truth of a one-element tensor; of more (or none) it is ambiguous, as in
+        numpy."""
+        if self.size != 1:
+            raise ValueError(f"the truth value of a tensor with {self.size} elements is "
+                             f"ambiguous; use .data.any() or .data.all()")
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self._number("float()"))
+
+    def __int__(self):
+        return int(self._number("int()"))
+
+    def _number(self, how):
+        if self.size != 1:
+            raise TypeError(f"{how}: only one-element tensors convert to Python numbers "
+                            f"(this one has shape {self.shape})")
+        return self.item()
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)``: the value (on the host), nothing recorded."""
+        value = self.numpy()
+        if copy:
+            return np.array(value, dtype=dtype, copy=True)
+        return value if dtype is None else value.astype(dtype, copy=False)
+
     def item(self):
         """The value of a one-element tensor as a Python number."""
         return self.numpy().item()

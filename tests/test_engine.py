@@ -361,3 +361,33 @@ def test_layer_backward_takes_a_list_as_its_seed():
     layer = Relu()
     layer.forward(np.array([-1.0, 2.0]))
     np.testing.assert_array_equal(layer.backward([5.0, 7.0]), [0.0, 7.0])
+
+
+# -- numpy's conversions (issue 15, item 10) -------------------------------------------
+def test_truth_of_one_element_is_its_value_and_of_more_is_ambiguous():
+    assert bool(gg.tensor(np.array([0.0]))) is False
+    assert bool(gg.tensor(np.array([[2.0]]))) is True
+    assert bool(gg.tensor(0.0)) is False and bool(gg.tensor(-1.0)) is True
+    with pytest.raises(ValueError, match="truth value of a tensor with 2 elements is ambiguous"):
+        bool(gg.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(gg.tensor(np.zeros(0)))
+
+
+def test_numbers_from_one_element_follow_numpy():
+    assert float(gg.tensor(2.5)) == 2.5 and int(gg.tensor([[3.7]])) == 3
+    with pytest.raises(TypeError, match="only one-element tensors"):
+        float(gg.tensor([1.0, 2.0]))
+
+
+def test_asarray_is_the_value_and_records_nothing():
+    x = gg.tensor(np.arange(6.0).reshape(2, 3))
+    y = x * 2
+    with gg.Tape() as tape:
+        a = np.asarray(y)
+        b = np.asarray(y, dtype=np.float32)
+    assert len(tape.nodes) == 0
+    assert type(a) is np.ndarray and a.dtype == np.float64
+    np.testing.assert_array_equal(a, y.data)
+    assert b.dtype == np.float32
+    assert np.asarray(gg.tensor(2.0)).shape == ()

@@ -194,5 +194,7 @@ def test_compile_refuses_what_a_replay_cannot_redo():
         gg.compile(lambda x, t: gg.softmax_with_loss(x @ W, np.eye(3)[t.data]))(np.eye(3), np.arange(3))
     with pytest.raises(RuntimeError, match=r"reading \.numpy\(\) of a tensor"):
         gg.compile(lambda x: x @ W * float(W.numpy().sum()))(np.eye(3))
+    with pytest.raises(RuntimeError, match=r"reading \.numpy\(\) of a tensor"):  # float(t)
+        gg.compile(lambda x: gg.sum(x @ W) if float(gg.sum(x)) > 0 else gg.sum(W))(np.eye(3))
     step = gg.compile(lambda x, t: net.loss_graph(x, t, train_flg=False))  # no side effects
     assert step(np.eye(3), np.arange(3) % 2).item() == pytest.approx(net.loss(np.eye(3), np.arange(3) % 2))
