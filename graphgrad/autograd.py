@@ -18,7 +18,7 @@ import operator
 
 import numpy as np
 
-from .backend import get_namespace, shape_of
+from .backend import get_namespace, shape_of, to_numpy
 from .node import check_finite
 from .recording import state
 from .tensor import Tensor
@@ -57,18 +57,20 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, ord
     if order is None:
         order = reverse_order(roots)
     last_write = state.last_write  # no node recorded after it can be affected
+    anomaly = state.anomaly
     for node in order:
         if node.freed:
             _raise_freed(node)
         if node.id < last_write:
             _check_not_rewritten(node)
+        if anomaly:
+            _check_snapshots(node)
     pending = {}
     for root, seed in zip(roots, seeds):
         pending[root] = seed if root not in pending else pending[root] + seed
     # ids of arrays put in .grad, and of the seeds (a leaf must not get those)
     stored = {id(seed) for seed in seeds} if wanted is None else None
     owned = set()  # ids of sums this sweep made that only ``pending`` holds
-    anomaly = state.anomaly
     for node in order:
         out = node._output()
         dout = pending.pop(out)
@@ -160,12 +162,28 @@ def _check_not_rewritten(node):
         saved.append(node._output())
     for x in saved:
         if x.written_at > node.id:
-            name = f"tensor {x.name!r}" if x.name is not None else "a tensor"
-            raise RuntimeError(
-                f"backward through {node.name} ({node.op}): {name} of shape "
-                f"{x.shape} ({x.dtype}) that it saved was modified in place after the "
-                f"forward pass, so its gradient would be wrong; run the forward pass "
-                f"again after modifying it")
+            _raise_rewritten(node, x)
+
+
+def _check_snapshots(node):
+    """Anomaly mode: refuse a node whose saved arrays differ from the copies taken
+    in its forward pass (a write into the array itself: ``x.data[0] = v``)."""
+    for i, copy in getattr(node, "snapshots", ()):
+        x = node._output() if i is None else node.inputs[i]
+        if not _same_values(to_numpy(x._data), to_numpy(copy)):
+            _raise_rewritten(node, x)
+
+
+def _same_values(a, b):
+    return a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+
+
+def _raise_rewritten(node, x):
+    name = f"tensor {x.name!r}" if x.name is not None else "a tensor"
+    raise RuntimeError(
+        f"backward through {node.name} ({node.op}): {name} of shape {x.shape} "
+        f"({x.dtype}) that it saved was modified in place after the forward pass, so "
+        f"its gradient would be wrong; run the forward pass again after modifying it")
 
 
 def _raise_freed(node):

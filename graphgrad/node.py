@@ -32,7 +32,8 @@ class Node:
     same ``backward`` code records a differentiable graph.
     """
 
-    __slots__ = ("inputs", "_output", "scope", "id", "freed", "origin", "__weakref__")
+    __slots__ = ("inputs", "_output", "scope", "id", "freed", "origin", "snapshots",
+                 "__weakref__")
     op = "?"
     saved = ()
     saved_inputs = {}
@@ -66,6 +67,7 @@ class Node:
         if state.anomaly:
             self.origin, self.scope = user_frame(), state.scope
             check_finite(self, y, "forward value")
+            self.snapshots = snapshot_saved(self, inputs, y)
         for t in inputs:
             if t.requires_grad and state.enabled:
                 out = Tensor(y, True, None, self)
@@ -140,6 +142,17 @@ def user_frame():
         if not os.path.abspath(frame.filename).startswith(package):
             return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
     return "unknown"
+
+
+def snapshot_saved(node, inputs, y):
+    """Copies of the arrays ``node`` saved of its inputs (by position) and output
+    (position None), taken in anomaly mode: backward compares them with the arrays,
+    so a write into one (``x.data[...] = v``, ``out=x.data``) is caught."""
+    values = [(i, inputs[i]._data) for i in node.saved_inputs.values()]
+    if node.saved_output is not None:
+        values.append((None, y))
+    return [(i, get_namespace(v).asarray(v, copy=True)) for i, v in values
+            if is_array(v) and not isinstance(v, np.generic)]  # numpy scalars: immutable
 
 
 def check_finite(node, value, what):

@@ -44,7 +44,11 @@ def no_grad():
 def detect_anomaly():
     """Raise ``FloatingPointError`` at the first NaN or Inf a node produces, in the
     forward pass or in backward, naming the node (op, scope) and the line of user
-    code that recorded it. Each value is checked, so this is slow: for debugging."""
+    code that recorded it. Each value is checked, so this is slow: for debugging.
+
+    Each node also keeps a copy of the arrays it saved for backward, and a backward
+    run in this mode raises RuntimeError if one was written in place since
+    (``x.data[0] = v``, ``out=x.data``), which numpy cannot report otherwise."""
     previous = state.anomaly
     state.anomaly = True
     try:

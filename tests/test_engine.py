@@ -1,5 +1,6 @@
 """The engine itself: recording, the reverse sweep, accumulation, freeing, modes."""
 import gc
+from contextlib import nullcontext
 import weakref
 
 import numpy as np
@@ -391,3 +392,77 @@ def test_asarray_is_the_value_and_records_nothing():
     np.testing.assert_array_equal(a, y.data)
     assert b.dtype == np.float32
     assert np.asarray(gg.tensor(2.0)).shape == ()
+
+
+# -- writes into a saved array (issue 15, item 3) --------------------------------------
+WRITES_INTO_THE_ARRAY = {
+    "x.data[...] = v": lambda x: x.data.__setitem__(Ellipsis, 5.0),
+    "x.data[0] = v": lambda x: x.data.__setitem__(0, 5.0),
+    "np.multiply(a, b, out=x.data)": lambda x: np.multiply(x.data, 5.0, out=x.data),
+}
+
+
+@pytest.mark.parametrize("write", WRITES_INTO_THE_ARRAY.values(), ids=WRITES_INTO_THE_ARRAY)
+def test_writes_into_a_saved_array_are_caught_in_anomaly_mode(write):
+    x, w = gg.tensor(np.ones(3), name="x"), gg.tensor(np.ones(3), name="w")
+    with gg.detect_anomaly():
+        y = gg.sum(x * w)
+        write(x)
+        with pytest.raises(RuntimeError, match=r"Mul \(×\).*'x'.*modified in place"):
+            y.backward()
+
+
+def test_writes_into_a_saved_output_are_caught_in_anomaly_mode():
+    x = gg.tensor(np.zeros(2))
+    with gg.detect_anomaly():
+        e = gg.exp(x)
+        y = gg.sum(e)
+        e.data[0] = 7.0
+        with pytest.raises(RuntimeError, match=r"Exp \(exp\).*modified in place"):
+            y.backward()
+
+
+def test_anomaly_mode_lets_unchanged_and_nan_values_through():
+    x = gg.tensor(np.array([1.0, 2.0]))
+    with gg.detect_anomaly():
+        y = gg.sum(x * x)
+        x.data[0] = 1.0  # the same value: nothing changed
+        y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+
+
+@given(st.data())
+def test_every_write_the_readme_names_is_caught(data):
+    """Any tensor a node saved, written after the forward pass: through the tensor
+    (``x.data = …``, ``x.data -= …``) always; into its array under detect_anomaly."""
+    expr = data.draw(expressions([(2, 3), (3,)], max_ops=4), label="expr")
+    anomaly = data.draw(st.booleans(), label="anomaly mode")
+    leaves = [gg.tensor(data.draw(arrays(shape=s))) for s in expr.input_shapes]
+    with gg.detect_anomaly() if anomaly else nullcontext(), np.errstate(all="ignore"):
+        with gg.Tape() as tape:
+            out = gg.sum(expr(*leaves))
+        saved = [t for node in tape.nodes for t in _saved_tensors(node)
+                 if isinstance(t.data, np.ndarray) and t.data.size]
+        if not saved:
+            return
+        target = data.draw(st.sampled_from(saved), label="written tensor")
+        kinds = ["assign", "augmented"] + (["setitem", "out="] if anomaly else [])
+        _write(target, data.draw(st.sampled_from(kinds), label="write"))
+        with pytest.raises(RuntimeError, match="modified in place"):
+            out.backward()
+
+
+def _saved_tensors(node):
+    tensors = [node.inputs[i] for i in node.saved_inputs.values()]
+    return tensors + ([node.outputs[0]] if node.saved_output and node.outputs else [])
+
+
+def _write(t, kind):
+    if kind == "assign":
+        t.data = t.data + 1.0
+    elif kind == "augmented":
+        t.data += 1.0
+    elif kind == "setitem":
+        t.data[...] = t.data + 1.0
+    else:
+        np.add(t.data, 1.0, out=t.data)
