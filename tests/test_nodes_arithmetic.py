@@ -3,6 +3,8 @@
 Each node is checked four ways: gradcheck on fixed shapes that broadcast, a
 hypothesis property over random shapes and values, the node on its own in the DLFS
 layer style against numpy's closed forms, and float32 in → float32 out and gradients.
+Pow has a fifth section: its gradients where x = 0 or y = 0 (PyTorch's, where the
+formulas read 0 · ∞) and its second derivatives.
 """
 import numpy as np
 import pytest
@@ -10,7 +12,8 @@ from hypothesis import given, strategies as st
 
 import graphgrad as gg
 from graphgrad.nodes import Add, Div, Mul, Neg, Pow, Sub
-from graphgrad.testing import backprop_gradients, gradcheck
+from graphgrad.backend import sum_to
+from graphgrad.testing import backprop_gradients, gradcheck, gradgradcheck
 from graphgrad.testing.strategies import arrays, broadcastable_shapes
 
 # node: (its operator, domain of x, domain of y); Div keeps y off 0, Pow keeps x > 0
@@ -146,3 +149,90 @@ def test_float32_with_number_operands(name):
     (g32,), (g64,) = backprop_gradients(fn, x.astype(np.float32)), backprop_gradients(fn, x)
     assert g32.dtype == np.float32
     np.testing.assert_allclose(g32, g64, rtol=1e-5)
+
+
+# -- (e) Pow at a zero base or exponent, and its second derivatives ---------------------------
+
+# PyTorch's ∂z/∂x and ∂z/∂y of z = x ** y where the formulas y · x^(y−1) and z · log x
+# meet 0 · ∞: ∂z/∂x = 0 where y = 0, ∂z/∂y = 0 where x = 0 and y ≥ 0; the rest as is.
+# (x, y, ∂z/∂x, ∂z/∂y)
+POW_AT_ZERO = [
+    (0.0, 2.0, 0.0, 0.0), (0.0, 1.0, 1.0, 0.0), (0.0, 0.5, np.inf, 0.0),
+    (0.0, 0.0, 0.0, 0.0), (0.0, -1.0, -np.inf, -np.inf), (-0.0, 3.0, 0.0, 0.0),
+    (2.0, 0.0, 0.0, np.log(2.0)), (-2.0, 0.0, 0.0, np.nan), (-2.0, 2.0, -4.0, np.nan),
+]
+
+
+@pytest.mark.parametrize("x, y, dz_dx, dz_dy", POW_AT_ZERO)
+@pytest.mark.parametrize("shape", [(), (2,)], ids=["scalars", "arrays"])
+def test_pow_gradients_at_a_zero_base_or_exponent_are_pytorchs(x, y, dz_dx, dz_dy, shape):
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1, log(-2): numpy's warnings
+        gx, gy = backprop_gradients(lambda a, b: a ** b, np.full(shape, x), np.full(shape, y))
+    np.testing.assert_array_equal(gx, np.full(shape, dz_dx))
+    np.testing.assert_array_equal(gy, np.full(shape, dz_dy))
+
+
+@pytest.mark.parametrize("zero", [0, 0.0])
+def test_number_zero_base_and_exponent(zero):
+    """``0.0 ** y``: ∂z/∂y = 0 where y ≥ 0; ``x ** 0``: ∂z/∂x = 0 (x = 0 included)."""
+    y = gg.tensor(np.array([-1.0, 0.0, 0.5, 2.0]))
+    with np.errstate(divide="ignore"):  # 0 ** -1
+        (gy,) = gg.grad(gg.sum(zero ** y), y)
+    np.testing.assert_array_equal(gy.data, [-np.inf, 0.0, 0.0, 0.0])
+    x = gg.tensor(np.array([0.0, 1.0, -2.0]))
+    with np.errstate(all="raise"):  # no 0 · x⁻¹ taken
+        (gx,) = gg.grad(gg.sum(x ** zero), x)
+    np.testing.assert_array_equal(gx.data, [0.0, 0.0, 0.0])
+
+
+def pytorch_pow_gradients(x, y):
+    """∂z/∂x and ∂z/∂y of z = x ** y by PyTorch's rule, element-wise (broadcast)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dz_dx = np.where(y == 0, 0.0, y * x ** (y - 1))
+        dz_dy = np.where((x == 0) & (y >= 0), 0.0, x ** y * np.log(x))
+    return dz_dx, dz_dy
+
+
+def halves(shape):
+    """Arrays of multiples of 0.5 in [−2, 2]: zeros, integers and roots, often."""
+    return arrays(shape, min_value=-4, max_value=4).map(lambda a: np.round(a) / 2)
+
+
+@given(broadcastable_shapes(), st.data())
+def test_pow_gradients_are_pytorchs_with_zeros(shapes, data):
+    """With zeros in the base and exponent (and negative bases, NaN under log), the
+    gradients are PyTorch's, summed back over broadcasting."""
+    x, y = data.draw(halves(shapes[0]), label="x"), data.draw(halves(shapes[1]), label="y")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gx, gy = backprop_gradients(lambda a, b: a ** b, x, y)
+    dz_dx, dz_dy = pytorch_pow_gradients(x, y)
+    with np.errstate(invalid="ignore"):  # inf − inf in the sums: NaN, as in backprop
+        np.testing.assert_allclose(gx, sum_to(dz_dx, x.shape), rtol=1e-12)
+        np.testing.assert_allclose(gy, sum_to(dz_dy, y.shape), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pow_at_zero_keeps_the_dtype(dtype):
+    """The 0/1 masks are cast to the gradient's dtype (numpy's bool array + the number
+    0.0 of ``0.0 ** y`` would be float64)."""
+    values = np.array([0.0, 0.0, 2.0], dtype=dtype), np.array([0.0, 2.0, 0.0], dtype=dtype)
+    for g in [*backprop_gradients(lambda a, b: a ** b, *values),
+              *backprop_gradients(lambda b: 0.0 ** b, values[1])]:
+        assert g.dtype == dtype
+
+
+# second derivatives where the formulas hold: y = 0 included (only x = y = 0 is special)
+SECOND_DERIVATIVES = {
+    "x ** y": (lambda x, y: x ** y, [uniform((2, 3), (0.5, 3), 1), uniform(3, (-2, 2), 2)]),
+    "x ** y, y = 0": (lambda x, y: x ** y, [uniform(3, (0.5, 3), 1), np.array([0.0, 1.0, 0.0])]),
+    "x ** y, scalars, y = 0": (lambda x, y: x ** y, [np.float64(1.7), np.float64(0.0)]),
+    "x ** 3": (lambda x: x ** 3, [uniform(4, (-3, 3), 3)]),
+    "x ** -2": (lambda x: x ** -2, [uniform(4, (0.5, 3), 4)]),
+    "2 ** y": (lambda y: 2 ** y, [uniform(4, (-2, 2), 5)]),
+}
+
+
+@pytest.mark.parametrize("name", SECOND_DERIVATIVES)
+def test_pow_second_derivatives(name):
+    fn, inputs = SECOND_DERIVATIVES[name]
+    assert gradgradcheck(fn, inputs)

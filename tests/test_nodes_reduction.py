@@ -1,8 +1,13 @@
 """Sum, Mean, Max, SumTo, BroadcastTo: backprop against central differences and closed
 forms, over every kind of ``axis`` (None, int, negative, tuple, empty tuple).
 
-Max has a kink where elements tie, so its inputs are drawn ``separated``.
+Max has a kink where elements tie, so its inputs are drawn ``separated``. Arrays with
+a side of 0 have their own section: the mean over an empty side is NaN and the max over
+one an error, as in numpy, and backward gives an empty gradient without dividing by 0.
 """
+import math
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -10,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 import graphgrad as gg
 from graphgrad.nodes import BroadcastTo, Max, Mean, Sum, SumTo
+from graphgrad.nodes.reduction import reduced_axes
 from graphgrad.testing import backprop_gradients, check_float32, gradcheck
 from graphgrad.testing.strategies import arrays, shapes, shapes_broadcasting_to
 
@@ -137,3 +143,66 @@ FLOAT32_CASES = {
 @pytest.mark.parametrize("name", FLOAT32_CASES)
 def test_float32_outputs_and_gradients(name):
     check_float32(FLOAT32_CASES[name], X)
+
+
+# -- (e) empty arrays ---------------------------------------------------------------------
+
+def reduced_sides(shape, axis):
+    """The sides of ``shape`` that a reduction over ``axis`` takes in."""
+    return [shape[a] for a in reduced_axes(len(shape), axis)]
+
+
+def backprop_quietly(fn, x):
+    """∂ Σ fn(x) / ∂x with numpy's forward warnings (the mean of an empty side) ignored
+    and any warning or floating-point error in backward raised."""
+    x = gg.tensor(x)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        y = fn(x)
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        gg.sum(y).backward()
+    return x.grad
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 1), (1,), ()])
+@pytest.mark.parametrize("name", ["Sum", "Mean"])
+def test_reductions_of_an_empty_array_have_an_empty_gradient(name, axis, keepdims):
+    g = backprop_quietly(lambda t: REDUCTIONS[name](t, axis, keepdims), np.zeros((0, 3)))
+    assert g.shape == (0, 3) and g.dtype == np.float64
+
+
+@pytest.mark.parametrize("axis", [1, -1, ()])
+def test_max_of_an_empty_array_over_nonempty_sides(axis):
+    assert backprop_quietly(lambda t: gg.max(t, axis), np.zeros((0, 3))).shape == (0, 3)
+
+
+@pytest.mark.parametrize("axis", [None, 0, (0, 1)])
+def test_max_over_an_empty_side_raises_naming_the_node_and_shape(axis):
+    with pytest.raises(ValueError, match=r"Max \(max\) on float64 \(0, 3\): zero-size"):
+        gg.max(gg.tensor(np.zeros((0, 3))), axis)
+
+
+@pytest.mark.parametrize("name", ["Sum", "Mean"])
+@given(data=st.data())
+def test_reduction_gradients_are_one_over_the_count_with_sides_of_zero(name, data):
+    """∂ Σ mean(x) / ∂x = 1/n everywhere (n: how many elements each mean takes in), and
+    ∂ Σ sum(x) / ∂x = 1, for any shape: an empty x gets an empty gradient."""
+    x = data.draw(arrays(shapes(min_side=0)), label="x")
+    axis = data.draw(any_axis(x.ndim), label="axis")
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    g = backprop_quietly(lambda t: REDUCTIONS[name](t, axis, keepdims), x)
+    n = math.prod(reduced_sides(x.shape, axis))
+    np.testing.assert_array_equal(g, np.full(x.shape, 1 / n if name == "Mean" and n else 1.0))
+
+
+@given(data=st.data())
+def test_max_with_sides_of_zero_raises_or_has_a_gradient_of_the_input_shape(data):
+    x = data.draw(arrays(shapes(min_side=0), separated=True), label="x")
+    axis = data.draw(any_axis(x.ndim), label="axis")
+    if 0 in reduced_sides(x.shape, axis):  # numpy's max of nothing raises
+        with pytest.raises(ValueError, match=r"Max \(max\) on float64"):
+            gg.max(gg.tensor(x), axis)
+    else:
+        assert backprop_quietly(lambda t: gg.max(t, axis), x).shape == x.shape

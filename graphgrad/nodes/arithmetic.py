@@ -7,6 +7,7 @@ import numpy as np
 
 from ..backend import get_namespace, shape_of, sum_to
 from ..node import Node, needs_grad
+from ..tensor import Tensor
 
 
 class Add(Node):
@@ -96,11 +97,38 @@ class Neg(Node):
         return -dout
 
 
+_SCALARS = (int, float, np.generic)  # Python numbers and numpy scalars
+
+
+def value_of(value):
+    """The array or number that ``value`` holds when it is a tensor (a node's saved
+    inputs are, while ``create_graph`` records its backward), else ``value``."""
+    return value.data if isinstance(value, Tensor) else value
+
+
+def zero_one(condition, like):
+    """[condition] as 0 and 1 of the dtype of ``like``: a Python int for a bool, else
+    a cast array (numpy's bool array + Python float would be float64)."""
+    if type(condition) is bool:
+        return int(condition)
+    return get_namespace(condition).astype(condition, like.dtype)
+
+
 class Pow(Node):
     """z = x ** y;   ∂L/∂x = ∂L/∂z · y · x^(y−1),  ∂L/∂y = ∂L/∂z · z · log x.
 
-    The exponent's gradient (which needs log x, so x > 0) is computed only when the
-    exponent requires one: ``x ** 2`` never takes a logarithm.
+    Where these read 0 · ∞, the gradients are PyTorch's:
+
+    * ∂z/∂x = 0 where y = 0 (z = x⁰ = 1 for every x), not 0 · 0⁻¹ = NaN at x = 0:
+      there the exponent y − 1 is taken as 0, and y · x⁰ = 0;
+    * ∂z/∂y = 0 where x = 0 and y ≥ 0 (z = 0^y = 0 for y > 0), not z · log 0 = NaN,
+      or −∞ at y = 0: there the logarithm is taken of 1, and z · log 1 = 0.
+
+    Only those points change, so second derivatives (``create_graph``) elsewhere are
+    the formulas'; at x = 0, y < 0 the formulas stand (∂z/∂y = ∞ · (−∞) = −∞, as in
+    PyTorch). The exponent's gradient (which needs log x) is computed only when the
+    exponent requires one, and a nonzero number exponent is lowered in Python: ``x ** 2``
+    takes no logarithm and makes no pass over x beyond the formula's.
     """
 
     __slots__ = ("x", "y", "out")
@@ -117,9 +145,25 @@ class Pow(Node):
     def backward(self, dout):
         xp = get_namespace(dout)
         x, y = self.x, self.y
-        gx = sum_to(dout * y * x ** (y - 1), shape_of(x)) if needs_grad(self, 0) else None
+        gx = None
+        if needs_grad(self, 0):
+            gx = sum_to(dout * y * x ** self.lowered_exponent(), shape_of(x))
         if not needs_grad(self, 1):
             return gx, None
         with np.errstate(divide="ignore", invalid="ignore"):
-            gy = dout * self.out * xp.log(x)
+            gy = dout * self.out * xp.log(self.log_base())
         return gx, xp.sum_to(gy, shape_of(y))
+
+    def lowered_exponent(self):
+        """y − 1, but 0 where x = y = 0: the exponent of x in ∂z/∂x = y · x^(y−1)."""
+        y = value_of(self.y)
+        if isinstance(y, _SCALARS) and y != 0:  # x ** 2, or a graph of scalars
+            return self.y - 1
+        return self.y - zero_one((value_of(self.x) != 0) | (y != 0), self.out)
+
+    def log_base(self):
+        """x, but 1 where x = 0 and y ≥ 0: the argument of log in ∂z/∂y = z · log x."""
+        x, y = value_of(self.x), value_of(self.y)
+        if isinstance(x, _SCALARS) and x != 0:  # 2 ** y: log 2 is finite
+            return self.x
+        return self.x + zero_one((x == 0) & (y >= 0), self.out)

@@ -49,7 +49,11 @@ class Sum(Node):
 
 
 class Mean(Sum):
-    """y = (1/n) Σ_axis x;   ∂L/∂x = ∂L/∂y / n broadcast back (n: elements averaged)."""
+    """y = (1/n) Σ_axis x;   ∂L/∂x = ∂L/∂y / n broadcast back (n: elements averaged).
+
+    An empty x (a side of 0) has an empty ∂L/∂x: ∂L/∂y broadcast back, with nothing to
+    divide (n is 0 where a side of 0 is averaged: y is NaN there, numpy's empty mean).
+    """
 
     __slots__ = ()
     op = "mean"
@@ -60,6 +64,8 @@ class Mean(Sum):
         return get_namespace(x).mean(x, axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, dout):
+        if 0 in self.x_shape:  # x is empty: so is ∂L/∂x
+            return super().backward(dout)
         n = math.prod(self.x_shape) // math.prod(self.kept)
         return super().backward(dout / n)
 
