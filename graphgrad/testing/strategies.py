@@ -161,8 +161,7 @@ def expressions(shapes, max_ops=6, ops=None, smooth=False, input_bound=3.0):
     with ``smooth=True`` only the twice-differentiable ones, ``SMOOTH_OPS``), and
     reuses intermediates (diamonds). Every input is used; values nobody consumed are
     added into the output, which may have any shape. Sides may be 0 (``(0, 3)``): a
-    max then reduces only nonempty axes and a mean only nonempty values, so that
-    every value stays finite.
+    max or a mean then reduces only nonempty axes, so that every value stays finite.
 
     Operations stay in their domains and bounded for inputs in
     ``[-input_bound, input_bound]``: ``exp(tanh(x))``, ``log(x*x + 1)``,
@@ -306,8 +305,6 @@ class _Builder:
         return value
 
     def applies(self, op):
-        if op == "mean":
-            return any(v.size for v in self.values)
         if op in ("getitem", "matmul"):
             return any(v.ndim >= 1 for v in self.values)
         if op == "dot":
@@ -418,10 +415,9 @@ class _Builder:
                   a.bound * _reduced_count(a.shape, axis))
 
     def op_mean(self):
-        """The mean of a nonempty value: graphgrad's Mean backward divides by zero on
-        an empty input (its count of averaged elements is computed as 0 // 0)."""
-        a = self.pick([v for v in self.values if v.size])
-        axis, keepdims = self.draw_axis(a.shape)
+        """The mean over nonempty axes (the mean of nothing is NaN)."""
+        a = self.pick(self.values)
+        axis, keepdims = self.draw_axis(a.shape, nonempty=True)
         self.emit(lambda x: F.mean(x, axis, keepdims), (a,),
                   f"mean({a}{_reduction_args(axis, keepdims)})", a.bound)
 
