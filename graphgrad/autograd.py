@@ -20,7 +20,7 @@ import numpy as np
 
 from .backend import get_namespace, shape_of, to_numpy
 from .node import check_finite
-from .recording import state
+from .recording import leaf_lock, mode, writes
 from .tensor import Tensor
 
 _by_id = operator.attrgetter("id")
@@ -56,8 +56,8 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, ord
     """
     if order is None:
         order = reverse_order(roots)
-    last_write = state.last_write  # no node recorded after it can be affected
-    anomaly = state.anomaly
+    last_write = writes.last_write  # no node recorded after it can be affected
+    anomaly = mode().anomaly
     for node in order:
         if node.freed:
             _raise_freed(node)
@@ -142,7 +142,8 @@ def _store_leaf(t, g, stored):
                 kind is np.ndarray and not g.flags.writeable):
             g = g.copy() if kind is np.ndarray else get_namespace(g).asarray(g, copy=True)
         stored.add(id(g))
-    t.grad = g if t.grad is None else t.grad + g
+    with leaf_lock:  # sweeps in other threads may add into the same leaf
+        t.grad = g if t.grad is None else t.grad + g
 
 
 def _in_dtype_of(x, g):

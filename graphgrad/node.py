@@ -18,7 +18,7 @@ import weakref
 import numpy as np
 
 from .backend import device_of, get_namespace, is_array
-from .recording import clock, state
+from .recording import clock, mode
 from .tensor import Tensor
 
 
@@ -64,25 +64,26 @@ class Node:
         except (ValueError, TypeError, IndexError) as error:
             kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(error, k))
             raise kind(f"{self.describe(inputs)}: {error}") from error
-        if state.anomaly:
-            self.origin, self.scope = user_frame(), state.scope
+        current = mode()  # this thread's (or task's) switches
+        if current.anomaly:
+            self.origin, self.scope = user_frame(), current.scope
             check_finite(self, y, "forward value")
             self.snapshots = snapshot_saved(self, inputs, y)
         for t in inputs:
-            if t.requires_grad and state.enabled:
+            if t.requires_grad and current.enabled:
                 out = Tensor(y, True, None, self)
                 break
         else:  # no input needs a gradient (or grad mode is off): nothing to record
-            if not state.tapes or not _traced(inputs):
+            if not current.tapes or not _traced(current.tapes, inputs):
                 return Tensor(y)
             out = Tensor(y, False, None, self)  # recorded for a replay to recompute
         # record: inputs kept, the output weakly (no cycle), every active tape told
         self.inputs = inputs
         self._output = weakref.ref(out)
-        self.scope = state.scope
+        self.scope = current.scope
         self.id = next(clock)
         self.freed = False
-        for tape in state.tapes:
+        for tape in current.tapes:
             tape.record(self, out)
         return out
 
@@ -130,9 +131,9 @@ class Node:
         return f"<{self.name} {self.op!r}>"
 
 
-def _traced(inputs):
+def _traced(tapes, inputs):
     """Whether a tape that traces (``gg.compile`` recording) needs this node."""
-    return any(tape.traces(inputs) for tape in state.tapes)
+    return any(tape.traces(inputs) for tape in tapes)
 
 
 def user_frame():

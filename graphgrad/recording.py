@@ -1,46 +1,86 @@
 """What the forward pass records, and where: grad mode, tapes and scopes.
 
-Three pieces of process-wide state decide what happens when a node runs on tensors:
+Four switches decide what happens when a node runs on tensors:
 
 * ``no_grad()`` switches recording off (inference, optimizer updates);
 * every active ``Tape()`` appends the node to its ``nodes`` list;
 * the innermost ``scope(name)`` labels the node, so tools can group the nodes of one
-  composite call (a composite sigmoid, a layer) and draw them as a cluster.
+  composite call (a composite sigmoid, a layer) and draw them as a cluster;
+* ``detect_anomaly()`` checks every value.
+
+They belong to the thread, and to the asyncio task, that sets them (a ``Mode`` held
+in a ``contextvars.ContextVar``, as PyTorch keeps grad mode per thread): ``no_grad``
+in one thread leaves another recording, and a new thread starts with grad enabled,
+no tape, no scope and no anomaly checks. Tensors, their ``.grad`` and the node clock
+are shared by all threads.
 """
+import contextvars
 import itertools
+import threading
 from contextlib import contextmanager
 
 
-class _State:
-    """Recording switches read by ``Node.__call__`` on every operation."""
+class Mode:
+    """The recording switches of one thread or task, read by ``Node.apply`` on every
+    operation. Never changed in place: a context manager sets a changed copy for its
+    block, so the copies other threads and tasks hold stay as they are."""
 
-    enabled = True  # record nodes for backward
-    tapes = ()  # active Tape objects, outermost first
-    scope = None  # innermost active Scope
-    anomaly = False  # check every value and gradient for NaN/Inf
-    last_write = 0  # clock tick of the latest write to any Tensor.data
+    __slots__ = ("enabled", "tapes", "scope", "anomaly")
+
+    def __init__(self, enabled=True, tapes=(), scope=None, anomaly=False):
+        self.enabled = enabled  # record nodes for backward
+        self.tapes = tapes  # active Tape objects, outermost first
+        self.scope = scope  # innermost active Scope
+        self.anomaly = anomaly  # check every value and gradient for NaN/Inf
+
+    def but(self, **changes):
+        """A copy with ``changes``."""
+        values = {name: getattr(self, name) for name in self.__slots__}
+        return Mode(**{**values, **changes})
+
+    def in_scope(self, scope):
+        """A copy with ``scope`` (entered on every layer call: the fast way)."""
+        return Mode(self.enabled, self.tapes, scope, self.anomaly)
 
 
-state = _State()
+_mode = contextvars.ContextVar("graphgrad_mode", default=Mode())
+mode = _mode.get  # the current thread's (or task's) Mode: ~40 ns, once per operation
+
+
+class _Writes:
+    """Process-wide: the tick of the latest write to any ``Tensor.data``."""
+
+    last_write = 0
+
+
+writes = _Writes()
 
 # One clock orders both recordings (a node's id) and writes to ``Tensor.data``: a
 # tensor written after a node that saved it was recorded has a later tick than the
 # node's id, which is how backward notices a saved value was modified in place.
+# (``next`` on it is atomic under the GIL, so ids stay unique across threads.)
 clock = itertools.count(1)
+
+# Accumulation into a leaf's .grad (read, add, store) from sweeps running in several
+# threads at once: without it, two terms arriving together could leave only one.
+leaf_lock = threading.Lock()
 
 
 @contextmanager
-def no_grad():
-    """Run operations without recording them: outputs have no creator, no grad."""
-    previous = state.enabled
-    state.enabled = False
+def _set(**changes):
+    """The current mode with ``changes`` for the block (this thread or task only)."""
+    token = _mode.set(mode().but(**changes))
     try:
         yield
     finally:
-        state.enabled = previous
+        _mode.reset(token)
 
 
-@contextmanager
+def no_grad():
+    """Run operations without recording them: outputs have no creator, no grad."""
+    return _set(enabled=False)
+
+
 def detect_anomaly():
     """Raise ``FloatingPointError`` at the first NaN or Inf a node produces, in the
     forward pass or in backward, naming the node (op, scope) and the line of user
@@ -49,24 +89,19 @@ def detect_anomaly():
     Each node also keeps a copy of the arrays it saved for backward, and a backward
     run in this mode raises RuntimeError if one was written in place since
     (``x.data[0] = v``, ``out=x.data``), which numpy cannot report otherwise."""
-    previous = state.anomaly
-    state.anomaly = True
-    try:
-        yield
-    finally:
-        state.anomaly = previous
+    return _set(anomaly=True)
 
 
 def is_grad_enabled():
     """True when operations on tensors that require grad are recorded."""
-    return state.enabled
+    return mode().enabled
 
 
 def refuse_in_compile(what, tensors=None):
     """Raise RuntimeError while ``gg.compile`` records, where ``what`` cannot be
     replayed: a Python side effect (``tensors`` None), or a use of the values of
     ``tensors`` when one of them changes from call to call (it is traced)."""
-    for tape in state.tapes:
+    for tape in mode().tapes:
         if tape.traced is not None and (tensors is None or tape.traces(tensors)):
             raise RuntimeError(
                 f"compile: {what}, which a replay cannot redo (it reruns the recorded "
@@ -109,15 +144,16 @@ class scope:
 
     def __init__(self, name):
         self.name = str(name)
-        self.outer = []  # the scopes to restore: a stack, should one object be reentered
+        self.tokens = []  # a stack, should one object be reentered
 
     def __enter__(self):
-        self.outer.append(state.scope)
-        state.scope = Scope(self.name, state.scope)
-        return state.scope
+        current = mode()
+        inner = Scope(self.name, current.scope)
+        self.tokens.append(_mode.set(current.in_scope(inner)))
+        return inner
 
     def __exit__(self, *exc):
-        state.scope = self.outer.pop()
+        _mode.reset(self.tokens.pop())
         return False
 
 
@@ -140,11 +176,12 @@ class Tape:
         self.traced = None if trace is None else {id(t) for t in trace}
 
     def __enter__(self):
-        state.tapes = state.tapes + (self,)
+        current = mode()
+        self.token = _mode.set(current.but(tapes=current.tapes + (self,)))
         return self
 
     def __exit__(self, *exc):
-        state.tapes = tuple(t for t in state.tapes if t is not self)
+        _mode.reset(self.token)
         return False
 
     def record(self, node, output):

@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from .recording import clock, refuse_in_compile, state
+from .recording import clock, mode, refuse_in_compile, writes
 
 
 class Tensor:
@@ -32,7 +32,7 @@ class Tensor:
     def data(self):
         """The value: a numpy array, or a numpy scalar for a 0-d tensor; on another
         device, an array of its namespace (a CuPy array on "cuda")."""
-        if state.tapes:
+        if mode().tapes:
             _check_read(self, ".data")
         return self._data
 
@@ -40,7 +40,7 @@ class Tensor:
     def data(self, value):
         # ``t.data -= x`` ends with this assignment too, so in-place updates are seen
         self._data = value
-        self.written_at = state.last_write = next(clock)
+        self.written_at = writes.last_write = next(clock)
 
     # -- numpy-like properties -------------------------------------------------
     @property
@@ -115,7 +115,7 @@ class Tensor:
     def numpy(self):
         """The value as a numpy array (0-d for a scalar tensor), copied to the host
         from another device."""
-        if state.tapes:
+        if mode().tapes:
             _check_read(self, ".numpy()")
         return np.asarray(backend.to_numpy(self._data))
 
