@@ -63,7 +63,8 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, ord
             _raise_freed(node)
         if node.id < last_write:
             _check_not_rewritten(node)
-        if anomaly:
+    if anomaly:
+        for node in order:
             _check_snapshots(node)
     pending = {}
     for root, seed in zip(roots, seeds):
@@ -95,11 +96,14 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, ord
                 pending[x] = dx if x not in pending else _accumulate(pending[x], dx, owned)
         if node.saved and not retain_graph:
             node.free()
-    for x, dx in pending.items():  # the leaves
-        if wanted is None:
-            _store_leaf(x, dx, stored)
-        elif x in wanted:
-            wanted[x] = dx
+    if wanted is None:
+        with leaf_lock:  # sweeps in other threads may add into the same leaves
+            for x, dx in pending.items():  # the leaves
+                _store_leaf(x, dx, stored)
+    else:
+        for x, dx in pending.items():
+            if x in wanted:
+                wanted[x] = dx
 
 
 def _accumulate(total, dx, owned):
@@ -135,15 +139,16 @@ def _store_leaf(t, g, stored):
     passes its gradient on unchanged), or if it is a view of another array
     (``transpose`` and ``reshape`` pass views back). An intermediate's ``.grad`` may
     share memory with another intermediate's."""
-    g = _in_dtype_of(t, g)
     kind = type(g)
+    if kind is not type(t._data) or (kind is np.ndarray and g.dtype != t._data.dtype):
+        g = _in_dtype_of(t, g)  # (a scalar of the leaf's type has its dtype: no call)
+        kind = type(g)
     if kind not in _SCALARS:  # numbers are immutable: shared or not, no copy
         if id(g) in stored or getattr(g, "base", None) is not None or (
                 kind is np.ndarray and not g.flags.writeable):
             g = g.copy() if kind is np.ndarray else get_namespace(g).asarray(g, copy=True)
         stored.add(id(g))
-    with leaf_lock:  # sweeps in other threads may add into the same leaf
-        t.grad = g if t.grad is None else t.grad + g
+    t.grad = g if t.grad is None else t.grad + g
 
 
 def _in_dtype_of(x, g):
