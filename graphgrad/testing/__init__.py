@@ -7,6 +7,8 @@
 * ``backprop_gradients(fn, *values)`` — ∂ Σ fn / ∂ each value, as arrays;
 * ``graphgrad.testing.strategies`` — hypothesis strategies for arrays, tensors and
   random expression graphs.
+* ``graphgrad.testing.differential`` — those expression graphs checked against
+  numpy, HIPS autograd and central differences.
 """
 import numpy as np
 

@@ -227,7 +227,7 @@ class _Value:
 class _Step:
     value: _Value
     args: tuple  # names of the operands
-    fn: object  # the operands' tensors -> the value's tensor
+    fn: object  # (namespace, *operands) -> the value, calling the namespace's functions
     text: str
 
     def __str__(self):
@@ -240,6 +240,12 @@ class Expression:
     ``expr(*tensors)`` runs the steps on the input tensors and returns the output
     tensor; ``input_shapes`` lists the shapes it expects, ``steps`` the steps (each
     with ``text``, ``args`` naming its operands, and the ``value`` it defines).
+
+    The steps call the functions of ``graphgrad.functions`` (``add``, ``exp``,
+    ``sum(x, axis, keepdims)``, ``getitem(x, index)``, …) and Python's operators.
+    ``expr(*arrays, namespace=ref)`` calls those of ``ref`` instead: any object with
+    the same names and signatures runs the same graph elsewhere, e.g. in numpy as a
+    reference (``graphgrad.testing.differential``).
     """
 
     def __init__(self, inputs, steps, output):
@@ -251,12 +257,13 @@ class Expression:
     def input_shapes(self):
         return [v.shape for v in self.inputs]
 
-    def __call__(self, *inputs):
+    def __call__(self, *inputs, namespace=F):
         if len(inputs) != len(self.inputs):
             raise TypeError(f"expression takes {len(self.inputs)} inputs, got {len(inputs)}")
         values = {v.name: x for v, x in zip(self.inputs, inputs)}
         for step in self.steps:
-            values[step.value.name] = step.fn(*(values[name] for name in step.args))
+            operands = (values[name] for name in step.args)
+            values[step.value.name] = step.fn(namespace, *operands)
         return values[self.output.name]
 
     def __repr__(self):
@@ -292,10 +299,11 @@ class _Builder:
         return a, self.pick([b for b in self.values if _broadcast_size(a, b) <= MAX_SIZE])
 
     def emit(self, fn, args, text, bound):
-        """Add the step ``fn(*args)``; its shape comes from running it on ones."""
+        """Add the step ``fn(namespace, *args)``; its shape comes from running it
+        on ones."""
         if bound > LIMIT:
             fn, text, bound = _then_tanh(fn), f"tanh({text})", 1.0
-        out = fn(*(tensor(np.ones(a.shape), requires_grad=False) for a in args))
+        out = fn(F, *(tensor(np.ones(a.shape), requires_grad=False) for a in args))
         value = _Value(next(self.names), np.shape(out.data), bound)
         self.steps.append(_Step(value, tuple(a.name for a in args), fn, text))
         self.values.append(value)
@@ -324,33 +332,34 @@ class _Builder:
         ``out + mean(v)``, or ``out + sum(v)`` for an empty ``v`` (the sum of
         nothing is 0, its mean NaN)."""
         if _broadcast_size(out, v) <= MAX_SIZE:
-            return self.emit(F.add, (out, v), f"{out} + {v}", out.bound + v.bound)
+            return self.emit(lambda ns, x, y: ns.add(x, y), (out, v), f"{out} + {v}",
+                             out.bound + v.bound)
         if v.size == 0:
-            return self.emit(lambda x, y: x + F.sum(y), (out, v), f"{out} + sum({v})",
+            return self.emit(lambda ns, x, y: x + ns.sum(y), (out, v), f"{out} + sum({v})",
                              out.bound)
-        return self.emit(lambda x, y: x + F.mean(y), (out, v), f"{out} + mean({v})",
+        return self.emit(lambda ns, x, y: x + ns.mean(y), (out, v), f"{out} + mean({v})",
                          out.bound + v.bound)
 
     # -- element-wise -------------------------------------------------------------
     def op_add(self):
         a, b = self.pair()
-        self.emit(F.add, (a, b), f"{a} + {b}", a.bound + b.bound)
+        self.emit(lambda ns, x, y: ns.add(x, y), (a, b), f"{a} + {b}", a.bound + b.bound)
 
     def op_sub(self):
         a, b = self.pair()
-        self.emit(F.sub, (a, b), f"{a} - {b}", a.bound + b.bound)
+        self.emit(lambda ns, x, y: ns.sub(x, y), (a, b), f"{a} - {b}", a.bound + b.bound)
 
     def op_mul(self):
         a, b = self.pair()
-        self.emit(F.mul, (a, b), f"{a} * {b}", a.bound * b.bound)
+        self.emit(lambda ns, x, y: ns.mul(x, y), (a, b), f"{a} * {b}", a.bound * b.bound)
 
     def op_div(self):
         a, b = self.pair()
-        self.emit(lambda x, y: x / (y * y + 1), (a, b), f"{a} / ({b}*{b} + 1)", a.bound)
+        self.emit(lambda ns, x, y: x / (y * y + 1), (a, b), f"{a} / ({b}*{b} + 1)", a.bound)
 
     def op_neg(self):
         a = self.pick(self.values)
-        self.emit(F.neg, (a,), f"-{a}", a.bound)
+        self.emit(lambda ns, x: ns.neg(x), (a,), f"-{a}", a.bound)
 
     def op_pow(self):
         # (x*x + 0.5) ** y only for small x and y: an overflow would give inf · 0 = nan
@@ -361,32 +370,33 @@ class _Builder:
             b = self.pick(exponents, label="exponent")
             a = self.pick([v for v in self.values
                            if v.bound <= 10 and _broadcast_size(v, b) <= MAX_SIZE])
-            self.emit(lambda x, y: (x * x + 0.5) ** y, (a, b), f"({a}*{a} + 0.5) ** {b}",
+            self.emit(lambda ns, x, y: ns.pow(x * x + 0.5, y), (a, b),
+                      f"({a}*{a} + 0.5) ** {b}",
                       _power_bound(max(a.bound ** 2 + 0.5, 2.0), b.bound))
             return
         a = self.pick(self.values)
         if form == "constant":
             p = self.draw(st.sampled_from([2, 0.5, -1, 1.5, -0.5, 3]), label="exponent")
             bound = max(_power_bound(a.bound ** 2 + 0.5, p), 0.5 ** p)
-            self.emit(lambda x: (x * x + 0.5) ** p, (a,), f"({a}*{a} + 0.5) ** {p}", bound)
+            self.emit(lambda ns, x: (x * x + 0.5) ** p, (a,), f"({a}*{a} + 0.5) ** {p}", bound)
         elif form == "integer":
             k = self.draw(st.sampled_from([2, 3]), label="exponent")
-            self.emit(lambda x: x ** k, (a,), f"{a} ** {k}", _power_bound(a.bound, k))
+            self.emit(lambda ns, x: x ** k, (a,), f"{a} ** {k}", _power_bound(a.bound, k))
         else:
-            self.emit(lambda x: 1.5 ** x, (a,), f"1.5 ** {a}", _power_bound(1.5, a.bound))
+            self.emit(lambda ns, x: 1.5 ** x, (a,), f"1.5 ** {a}", _power_bound(1.5, a.bound))
 
     def op_exp(self):
         a = self.pick(self.values)
-        self.emit(lambda x: F.exp(F.tanh(x)), (a,), f"exp(tanh({a}))", math.e)
+        self.emit(lambda ns, x: ns.exp(ns.tanh(x)), (a,), f"exp(tanh({a}))", math.e)
 
     def op_log(self):
         a = self.pick(self.values)
-        self.emit(lambda x: F.log(x * x + 1), (a,), f"log({a}*{a} + 1)",
+        self.emit(lambda ns, x: ns.log(x * x + 1), (a,), f"log({a}*{a} + 1)",
                   math.log1p(a.bound ** 2))
 
     def op_tanh(self):
         a = self.pick(self.values)
-        self.emit(F.tanh, (a,), f"tanh({a})", 1.0)
+        self.emit(lambda ns, x: ns.tanh(x), (a,), f"tanh({a})", 1.0)
 
     def offset(self):
         """A shift for the next kink, unlike the previous ones: ``relu(a + s)``,
@@ -398,19 +408,19 @@ class _Builder:
     def op_relu(self):
         a = self.pick(self.values)
         s = self.offset()
-        self.emit(lambda x: F.relu(x + s), (a,), f"relu({a} + {s})", a.bound + s)
+        self.emit(lambda ns, x: ns.relu(x + s), (a,), f"relu({a} + {s})", a.bound + s)
 
     def op_maximum(self):
         a, b = self.pair()
         s = self.offset()
-        self.emit(lambda x, y: F.maximum(x, y + s), (a, b), f"maximum({a}, {b} + {s})",
+        self.emit(lambda ns, x, y: ns.maximum(x, y + s), (a, b), f"maximum({a}, {b} + {s})",
                   max(a.bound, b.bound + s))
 
     # -- reductions and broadcasting ------------------------------------------------
     def op_sum(self):
         a = self.pick(self.values)
         axis, keepdims = self.draw_axis(a.shape)
-        self.emit(lambda x: F.sum(x, axis, keepdims), (a,),
+        self.emit(lambda ns, x: ns.sum(x, axis, keepdims), (a,),
                   f"sum({a}{_reduction_args(axis, keepdims)})",
                   a.bound * _reduced_count(a.shape, axis))
 
@@ -418,7 +428,7 @@ class _Builder:
         """The mean over nonempty axes (the mean of nothing is NaN)."""
         a = self.pick(self.values)
         axis, keepdims = self.draw_axis(a.shape, nonempty=True)
-        self.emit(lambda x: F.mean(x, axis, keepdims), (a,),
+        self.emit(lambda ns, x: ns.mean(x, axis, keepdims), (a,),
                   f"mean({a}{_reduction_args(axis, keepdims)})", a.bound)
 
     def op_max(self):
@@ -427,7 +437,7 @@ class _Builder:
         axis, keepdims = self.draw_axis(a.shape, nonempty=True)
         s = self.offset()
         ramp = f"{s}*arange({a.size}).reshape({a.shape})"
-        self.emit(lambda x: F.max(x + _ramp(x, s), axis, keepdims), (a,),
+        self.emit(lambda ns, x: ns.max(x + _ramp(x, s), axis, keepdims), (a,),
                   f"max({a} + {ramp}{_reduction_args(axis, keepdims)})", a.bound + s * a.size)
 
     def op_broadcast_to(self):
@@ -441,13 +451,13 @@ class _Builder:
                 budget //= side
             target.append(side)
         target = tuple(target)
-        self.emit(lambda x: F.broadcast_to(x, target), (a,),
+        self.emit(lambda ns, x: ns.broadcast_to(x, target), (a,),
                   f"broadcast_to({a}, {target})", a.bound)
 
     def op_sum_to(self):
         a = self.pick(self.values)
         target = self.draw(shapes_broadcasting_to(a.shape), label="shape")
-        self.emit(lambda x: F.sum_to(x, target), (a,), f"sum_to({a}, {target})",
+        self.emit(lambda ns, x: ns.sum_to(x, target), (a,), f"sum_to({a}, {target})",
                   a.bound * a.size / max(math.prod(target), 1))
 
     def draw_axis(self, shape, nonempty=False):
@@ -474,18 +484,18 @@ class _Builder:
         if inferable and self.draw(st.booleans(), label="use -1"):
             i = self.draw(st.sampled_from(inferable))
             target = target[:i] + (-1,) + target[i + 1:]
-        self.emit(lambda x: F.reshape(x, target), (a,), f"reshape({a}, {target})", a.bound)
+        self.emit(lambda ns, x: ns.reshape(x, target), (a,), f"reshape({a}, {target})", a.bound)
 
     def op_transpose(self):
         a = self.pick(self.values)
         if a.ndim < 2 or self.draw(st.booleans(), label="reverse axes"):
-            self.emit(F.transpose, (a,), f"transpose({a})", a.bound)
+            self.emit(lambda ns, x: ns.transpose(x), (a,), f"transpose({a})", a.bound)
             return
         perm = self.draw(st.permutations(range(a.ndim)), label="axes")
         negative = self.draw(st.lists(st.booleans(), min_size=a.ndim, max_size=a.ndim),
                              label="negative axes")
         axes = tuple(p - a.ndim if neg else p for p, neg in zip(perm, negative))
-        self.emit(lambda x: F.transpose(x, axes), (a,), f"transpose({a}, {axes})", a.bound)
+        self.emit(lambda ns, x: ns.transpose(x, axes), (a,), f"transpose({a}, {axes})", a.bound)
 
     def op_getitem(self):
         a = self.pick([v for v in self.values if v.ndim >= 1])
@@ -502,7 +512,7 @@ class _Builder:
             length = self.draw(st.integers(1, longest), label="index length")
             index = (slice(None),) * axis + tuple(
                 self.draw_positions(side, length) for side in sides)
-        self.emit(lambda x: F.getitem(x, index), (a,), f"{a}[{_format_index(index)}]",
+        self.emit(lambda ns, x: ns.getitem(x, index), (a,), f"{a}[{_format_index(index)}]",
                   a.bound)
 
     def draw_basic(self, side):
@@ -536,10 +546,10 @@ class _Builder:
                          if math.prod(a.shape[:-2]) * side * side <= MAX_SIZE]
         partner = self.draw(st.sampled_from(partners), label="partner")
         if isinstance(partner, str):
-            t = self.emit(lambda x: F.swapaxes(x, -1, -2), (a,), f"swapaxes({a}, -1, -2)",
+            t = self.emit(lambda ns, x: ns.swapaxes(x, -1, -2), (a,), f"swapaxes({a}, -1, -2)",
                           a.bound)
             a, partner = (t, a) if partner.startswith("swapaxes") else (a, t)
-        self.emit(F.matmul, (a, partner), f"{a} @ {partner}",
+        self.emit(lambda ns, x, y: ns.matmul(x, y), (a, partner), f"{a} @ {partner}",
                   a.bound * partner.bound * a.shape[-1])
 
     def op_dot(self):
@@ -547,8 +557,8 @@ class _Builder:
         a = self.pick([v for v in self.values if self.dot_partners(v)])
         partner = self.draw(st.sampled_from(self.dot_partners(a)), label="partner")
         if partner == "transpose":
-            partner = self.emit(F.transpose, (a,), f"transpose({a})", a.bound)
-        self.emit(F.dot, (a, partner), f"dot({a}, {partner})",
+            partner = self.emit(lambda ns, x: ns.transpose(x), (a,), f"transpose({a})", a.bound)
+        self.emit(lambda ns, x, y: ns.dot(x, y), (a, partner), f"dot({a}, {partner})",
                   a.bound * partner.bound * a.shape[-1])
 
     def dot_partners(self, a):
@@ -567,7 +577,7 @@ def _names():
 
 
 def _then_tanh(fn):
-    return lambda *xs: F.tanh(fn(*xs))
+    return lambda ns, *xs: ns.tanh(fn(ns, *xs))
 
 
 def _ramp(x, step):
