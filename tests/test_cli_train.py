@@ -1,5 +1,5 @@
 """``graphgrad train`` (and the training part of ``graphgrad demo``): outputs,
-determinism, argument and dataset errors."""
+determinism, each optimizer's update, argument and dataset errors."""
 import stat
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from graphgrad.cli import demo, main
-from graphgrad.datasets import load_mnist
+from graphgrad.datasets import load_fashion_mnist, load_mnist
 from graphgrad.models import SimpleConvNet, TwoLayerNet
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -82,14 +82,68 @@ def test_same_seed_same_run(small_data, tmp_path, capsys):
     assert not np.array_equal(w_a["W1"], w_c["W1"])
 
 
-@pytest.mark.parametrize("optimizer", ["momentum", "adagrad", "rmsprop", "adam"])
-def test_convnet_with_each_optimizer(small_data, tmp_path, capsys, optimizer):
+# The DLFS update rules, written apart from graphgrad.optim so that a broken optimizer
+# fails here as well as in test_optim. θ: a parameter, g: its gradient, s: its state,
+# t: the step (from 1). Each returns the new θ.
+def sgd(theta, g, s, lr, t):
+    return theta - lr * g
+
+
+def momentum(theta, g, s, lr, t):
+    s["v"] = 0.9 * s.get("v", 0) - lr * g
+    return theta + s["v"]
+
+
+def adagrad(theta, g, s, lr, t):
+    s["h"] = s.get("h", 0) + g * g
+    return theta - lr * g / (np.sqrt(s["h"]) + 1e-7)
+
+
+def rmsprop(theta, g, s, lr, t):
+    s["h"] = 0.99 * s.get("h", 0) + 0.01 * g * g
+    return theta - lr * g / (np.sqrt(s["h"]) + 1e-7)
+
+
+def adam(theta, g, s, lr, t):
+    s["m"] = 0.9 * s.get("m", 0) + 0.1 * g
+    s["v"] = 0.999 * s.get("v", 0) + 0.001 * g * g
+    lr_t = lr * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+    return theta - lr_t * s["m"] / (np.sqrt(s["v"]) + 1e-7)
+
+
+RULES = {rule.__name__: rule for rule in (sgd, momentum, adagrad, rmsprop, adam)}
+
+
+def train_by_hand(data_dir, rule, lr, iters, batch_size, seed):
+    """What ``graphgrad train --dataset fashion-mnist --model convnet`` should do: the
+    same seed, weights and batches, updated by ``rule``. Returns the initial and the
+    final weights."""
+    np.random.seed(seed)
+    (x, t), _ = load_fashion_mnist(flatten=False, path=data_dir)
+    net = SimpleConvNet(input_dim=x.shape[1:])
+    initial = {key: value.copy() for key, value in net.params.items()}
+    state = {key: {} for key in net.params}
+    for step in range(1, iters + 1):
+        batch = np.random.choice(len(x), batch_size)
+        _, grads = net.loss_and_gradient(x[batch], t[batch])
+        for key, theta in net.params.items():
+            theta[...] = rule(theta, grads[key], state[key], lr, step)
+    return initial, net.params
+
+
+@pytest.mark.parametrize("optimizer", RULES)
+def test_convnet_steps_follow_each_optimizers_rule(small_data, tmp_path, capsys, optimizer):
+    """Three steps of ``--optimizer`` move every weight as its update rule says."""
     weights = tmp_path / "conv.npz"
     code, captured = train(capsys, "--dataset", "fashion-mnist", "--data-dir", small_data,
-                           "--model", "convnet", "--iters", 3, "--batch-size", 10,
-                           "--lr", 0.001, "--optimizer", optimizer, "--save", weights)
+                           "--model", "convnet", "--iters", 3, "--batch-size", 10, "--lr", 0.003,
+                           "--optimizer", optimizer, "--seed", 5, "--save", weights)
     assert code == 0 and "final: loss" in captured.out
-    SimpleConvNet().load_params(weights)
+    initial, expected = train_by_hand(small_data, RULES[optimizer], 0.003, 3, 10, seed=5)
+    with np.load(weights) as saved:
+        for key in expected:
+            np.testing.assert_allclose(saved[key] - initial[key], expected[key] - initial[key],
+                                       rtol=1e-6, atol=1e-12, err_msg=key)
 
 
 def test_progress_bar_shows_loss_and_accuracy(small_data, capsys):

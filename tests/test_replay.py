@@ -5,6 +5,7 @@ from hypothesis import given, settings, strategies as st
 
 import graphgrad as gg
 from graphgrad.models import MultiLayerNet, SimpleConvNet, TwoLayerNet
+from graphgrad.node import Node
 from graphgrad.testing.strategies import arrays, expressions
 
 
@@ -66,13 +67,38 @@ def test_compile_needs_a_differentiable_result():
         gg.compile(lambda x: x * 2)(np.ones(2))
 
 
+class Rewrite(Node):
+    """y = x; once given a ``target``, its forward also doubles ``target.data``: a write
+    in the middle of a step, after the nodes before it saved their inputs."""
+
+    __slots__ = ("target",)
+    op = "rewrite"
+
+    def __init__(self):
+        self.target = None
+
+    def forward(self, x):
+        if self.target is not None:
+            self.target.data = self.target._data * 2
+        return x
+
+    def backward(self, dout):
+        return dout
+
+
 def test_replay_still_catches_writes_after_its_forward():
+    """An update between steps is fine (the replay records its nodes anew), but a write
+    after the replayed forward saved a tensor and before its backward is refused. A
+    replay runs no code of the caller in between: the write comes from a node."""
     w = gg.tensor(np.ones(2), name="w")
-    step = gg.compile(lambda x: gg.sum(w * x))
-    step(np.ones(2))
+    step = gg.compile(lambda x: Rewrite()(gg.sum(w * x)))
+    out = step(np.ones(2))
     w.data -= 1  # an update between steps is fine: the replay records anew
     step(np.ones(2))
     np.testing.assert_array_equal(w.grad, [2.0, 2.0])
+    out.creator.target = w  # from now on, each forward ends by writing w
+    with pytest.raises(RuntimeError, match=r"backward through Mul \(×\): tensor 'w'"):
+        step(np.ones(2))
 
 
 # -- values computed from the step's inputs alone are recomputed on every call ---------

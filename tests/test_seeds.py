@@ -8,12 +8,6 @@ from graphgrad.nodes import Add, Mul
 from graphgrad.testing import numerical_gradient
 
 
-def test_mul_layer_standalone():
-    m = Mul()
-    assert m.forward(100, 2) == 200
-    assert m.backward(1) == (2, 100)
-
-
 def test_apple_with_standalone_layers():
     mul_apple, mul_tax = Mul(), Mul()
     price = mul_tax.forward(mul_apple.forward(100, 2), 1.1)

@@ -207,8 +207,13 @@ def test_malicious_pickle_is_refused_without_running(tmp_path, kind, protocol):
     assert not pwned.exists()
 
 
-def test_unsafe_pickle_error_is_a_value_error():
-    assert issubclass(UnsafePickleError, ValueError)
+def test_unsafe_pickle_is_refused_as_any_bad_file_is(tmp_path):
+    """A caller's one ``except ValueError`` around load_params (as for a corrupt file)
+    also catches the refusal of a malicious pickle."""
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps({"W1": exploits(tmp_path / "pwned")["os.system"]}))
+    with pytest.raises(ValueError, match="forbidden global"):
+        load_params(path)
 
 
 def test_other_numpy_globals_are_refused(tmp_path):

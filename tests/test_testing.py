@@ -1,6 +1,7 @@
 """graphgrad.testing: numerical_gradient, gradcheck (and what it reports when backprop
 is wrong), and the hypothesis strategies users build their own property tests from."""
 import re
+import unittest
 
 import numpy as np
 import pytest
@@ -130,8 +131,17 @@ def test_gradcheck_checks_low_precision_inputs_in_float64(dtype):
     assert w.dtype == dtype and x.dtype == dtype  # the caller's values are untouched
 
 
-def test_gradcheck_error_is_an_assertion_error():
-    assert issubclass(GradcheckError, AssertionError)
+def test_a_wrong_gradient_is_a_test_failure_not_an_error():
+    """gradcheck raises an AssertionError: a test runner reports a wrong backward as a
+    failed check (unittest: one failure, no error), as it reports a false ``assert``."""
+    class Case(unittest.TestCase):
+        def test_square(self):
+            gradcheck(lambda q: WrongSquare()(q), [np.ones((2, 2))])
+
+    result = unittest.TestResult()
+    Case("test_square").run(result)
+    assert len(result.failures) == 1 and not result.errors
+    assert "at index (1, 0)" in result.failures[0][1]
 
 
 # -- strategies ---------------------------------------------------------------------------

@@ -9,7 +9,9 @@ so its one value and its one (total) gradient are written once.
 
 A scope (a composite op, a layer) is a labelled ``cluster_`` subgraph, nested like the
 scopes; with ``expand=False`` each outermost scope is one box joined to the tensors
-that cross its border. Node ids come from ``node.id``, scope ids and a counter.
+that cross its border. Ids are numbered per drawing, in drawing order (nodes in forward
+order, scopes as first met), never taken from the global clock: equal graphs built at
+different times draw byte for byte the same.
 """
 import itertools
 from collections import defaultdict
@@ -63,6 +65,8 @@ class _Drawing:
         self.graph, self.grad_color, self.expand = graph, grad_color, expand
         self.made_by = {output_of(node): node for node in graph.nodes}
         self.results = set(graph.outputs)
+        self.node_ids = {node: i for i, node in enumerate(graph.nodes)}
+        self.scope_ids = scope_ids(graph.nodes)
         self.highlighted = None if highlight is None else self.head(highlight)
         self.members = defaultdict(list)  # scope (None: top level) -> [(id, attributes)]
         self.edges = []  # (tail id, head id, attributes)
@@ -85,7 +89,7 @@ class _Drawing:
     def head(self, node):
         """The id of what draws ``node``: its circle, or its collapsed scope's box."""
         top = self.group(node)
-        return f"n{node.id}" if top is None else f"s{top.id}"
+        return f"n{self.node_ids[node]}" if top is None else f"s{self.scope_ids[top]}"
 
     def place(self, scope, name, attributes):
         if name == self.highlighted:
@@ -93,13 +97,12 @@ class _Drawing:
         self.members[scope].append((name, attributes))
 
     def add_node(self, node):
-        top = self.group(node)
+        top, head = self.group(node), self.head(node)
         if top is None:
-            self.place(self.cluster(node), f"n{node.id}",
-                       OP | {"label": html_label(escape(node.op))})
-        elif f"s{top.id}" not in self.boxes:
-            self.boxes.add(f"s{top.id}")
-            self.place(None, f"s{top.id}",
+            self.place(self.cluster(node), head, OP | {"label": html_label(escape(node.op))})
+        elif head not in self.boxes:
+            self.boxes.add(head)
+            self.place(None, head,
                        SCOPE | {"label": html_label(f"<B>{escape(top.name)}</B>")})
 
     def crosses(self, x, node):
@@ -176,6 +179,15 @@ class _Drawing:
         for name, attributes in self.members.get(scope, ()):
             graph.node(name, **attributes)
         for child in children.get(scope, ()):
-            with graph.subgraph(name=f"cluster_s{child.id}") as sub:
+            with graph.subgraph(name=f"cluster_s{self.scope_ids[child]}") as sub:
                 sub.attr(label=html_label(escape(child.name)), **CLUSTER)
                 self.fill(sub, child, children)
+
+
+def scope_ids(nodes):
+    """Number the scopes of ``nodes`` in the order they are first met, outermost first."""
+    ids = {}
+    for node in nodes:
+        for scope in node.scope.path() if node.scope is not None else ():
+            ids.setdefault(scope, len(ids))
+    return ids
