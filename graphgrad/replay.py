@@ -24,7 +24,8 @@ training). Python control flow inside ``fn`` and values made inside it from noth
 that changes (a random number) are frozen at recording.
 """
 from .autograd import reverse_order, seed_for, sweep
-from .recording import Tape, clock
+from .node import check_finite, snapshot_saved
+from .recording import Tape, clock, mode
 from .tensor import Tensor, tensor
 
 
@@ -46,11 +47,15 @@ class CompiledStep:
         # in-place modifications, since every node re-saves what it reads
         for placeholder, value in zip(self.placeholders, args):
             placeholder._data = _data(value)
+        anomaly = mode().anomaly
         for node, out in zip(self.tape.nodes, self.tape.outputs):
             out._data = node.forward(*[x._data for x in node.inputs])
             out.grad = None
             node.id = next(clock)  # recorded anew: writes before now are forgotten
             node.freed = False
+            if anomaly:  # as Node.apply does: the value checked, saved arrays copied
+                check_finite(node, out._data, "forward value")
+                node.snapshots = snapshot_saved(node, node.inputs, out._data)
         self._backward()
         return self.out
 

@@ -224,3 +224,15 @@ def test_compile_refuses_what_a_replay_cannot_redo():
         gg.compile(lambda x: gg.sum(x @ W) if float(gg.sum(x)) > 0 else gg.sum(W))(np.eye(3))
     step = gg.compile(lambda x, t: net.loss_graph(x, t, train_flg=False))  # no side effects
     assert step(np.eye(3), np.arange(3) % 2).item() == pytest.approx(net.loss(np.eye(3), np.arange(3) % 2))
+
+
+def test_replay_in_anomaly_mode_takes_new_copies_of_what_it_saves():
+    """detect_anomaly compares saved arrays with copies taken in the forward pass; a
+    replayed forward takes new ones, so an update between steps is no write."""
+    w = gg.tensor(np.ones(2), name="w")
+    with gg.detect_anomaly():
+        step = gg.compile(lambda x: gg.sum(w * x))
+        step(np.ones(2))
+        w.data[...] = 3.0  # between steps, into the array: fine
+        step(np.full(2, 2.0))
+    np.testing.assert_array_equal(w.grad, [1.0 + 2.0, 1.0 + 2.0])
