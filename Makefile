@@ -15,8 +15,10 @@ demo: install
 test: install
 	OPENBLAS_NUM_THREADS=1 $(PYTHON) -m pytest -q -p no:cacheprovider
 
+# The benchmarks pin BLAS to one thread themselves (benchmarks/blas.py).
 bench: install
-	OPENBLAS_NUM_THREADS=1 $(PYTHON) -m benchmarks
+	$(PYTHON) -m pip install -q -e '.[bench]'
+	$(PYTHON) -m benchmarks
 
 # The site (getting started, tutorials with their outputs, gallery, benchmarks, API
 # reference) into site/; offline; --strict: a broken reference fails the build.

@@ -2,6 +2,11 @@
 
     python -m benchmarks            # all
     python -m benchmarks mlp_step   # one (or module:function, as in SUITES)
+
+docs/benchmarks.md is generated whole, from this run alone: it is the only place for
+current numbers, so nothing written by hand can disagree with them. Measurements of
+past sessions, each labelled with its date, are kept by hand in
+benchmarks/history.md (the site's "Benchmark history" page).
 """
 import multiprocessing
 import os
@@ -11,40 +16,40 @@ import time
 
 import numpy as np
 
+from graphgrad.serialization import atomic_writer
+
+from .blas import describe, pin_loaded
 from .timing import run_suite
 
-HISTORY = os.path.join(os.path.dirname(__file__), "history.md")
 SUITES = ["scalar_graph", "scalar_graph:run_dezero", "scalar_graph:run_torch",
           "scalar_graph:run_flat", "mlp_step",
           "fused_vs_composite", "fan_out", "deep_chain", "memory_flat", "viz_draw"]
 
 
 def machine():
-    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, numpy {np.__version__}, "
-            f"OPENBLAS_NUM_THREADS={threads}")
+            f"Python {platform.python_version()}, numpy {np.__version__}")
 
 
-def write_markdown(rows, path="docs/benchmarks.md"):
+def write_markdown(rows, blas, path="docs/benchmarks.md"):
     lines = [
         "# Benchmarks", "",
         f"Measured {time.strftime('%Y-%m-%d')} on {machine()} by `python -m benchmarks`.",
-        "Each ratio is against the first row of its workload, run interleaved in the "
+        f"BLAS, pinned by the benchmarks: {blas}.",
+        "Each ratio is against the row at 1.00× of its workload, run interleaved in the "
         "same process (medians).", "",
         "| workload | engine | median | ratio |", "| --- | --- | ---: | ---: |",
     ]
     for workload, engine, value, unit, ratio in rows:
         lines.append(f"| {workload} | {engine} | {value:,.1f} {unit} | {ratio:.2f}× |")
-    with open(HISTORY, encoding="utf-8") as f:  # before / after, written by hand
-        lines += ["", f.read().rstrip()]
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(path + ".tmp", path)
+    with atomic_writer(path) as file:
+        file.write(("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def main(names):
+    blas = describe(pin_loaded())
+    print(f"BLAS: {blas}")
     rows = []
     spawn = multiprocessing.get_context("spawn")
     for name in names or SUITES:
@@ -54,7 +59,7 @@ def main(names):
         with spawn.Pool(1) as pool:
             rows += pool.apply(run_suite, (name,))
     if not names:
-        write_markdown(rows)
+        write_markdown(rows, blas)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ against numpy on the CPU.
    against numpy, gradcheck and second derivatives on the GPU, layers, the three
    models with each optimizer, device moves and device-mixing errors;
 2. one training step (forward + backward + SGD update) of TwoLayerNet and
-   SimpleConvNet, interleaved numpy / CuPy, medians and the CPU/GPU ratio.
+   SimpleConvNet, interleaved numpy / CuPy, medians and the CPU/GPU ratio; numpy
+   runs one BLAS thread, as in every benchmark (``blas.py``).
 
 Without CuPy or a CUDA GPU it says so and exits 0. Exit status 1: tests failed.
 """
@@ -22,6 +23,7 @@ from graphgrad.backend import namespace_for, to_device
 from graphgrad.models import SimpleConvNet, TwoLayerNet
 from graphgrad.optim import SGD
 
+from .blas import describe, pin_loaded
 from .timing import compare
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -97,7 +99,7 @@ def main(argv=None):
         print(f"gpu_check: no GPU check on this machine: {gpu}")
         return 0
     print(f"gpu_check: CuPy {cupy.__version__} on {gpu}; numpy {np.__version__} on "
-          f"{os.cpu_count()} CPU cores")
+          f"{os.cpu_count()} CPU cores, BLAS: {describe(pin_loaded())}")
     status = 0 if args.no_tests else run_gpu_tests()
     time_steps(cupy, args.repeats)
     if status:

@@ -1,7 +1,7 @@
 """SimpleConvNet on the shipped MNIST split (8,000 train / 2,000 test): accuracy and
 time per training iteration (forward + backward + update), evaluation excluded.
 
-    python benchmarks/train_convnet.py [--iters 300] [--optimizer adam --lr 0.001] [--profile]
+    python -m benchmarks.train_convnet [--iters 300] [--optimizer adam --lr 0.001] [--profile]
 """
 import argparse
 import cProfile
@@ -14,6 +14,8 @@ from graphgrad.datasets import load_mnist
 from graphgrad.models import SimpleConvNet
 from graphgrad.optim import SGD, Adam
 
+from .blas import describe, pin_loaded
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -23,6 +25,7 @@ def main():
     parser.add_argument("--lr", type=float, default=0.001)
     parser.add_argument("--profile", action="store_true", help="cProfile the training steps")
     args = parser.parse_args()
+    print(f"BLAS: {describe(pin_loaded())}")
     (x_train, t_train), (x_test, t_test) = load_mnist(flatten=False)
     np.random.seed(0)
     net = SimpleConvNet()  # DLFS defaults: 30 filters 5×5, hidden 100
