@@ -1,7 +1,7 @@
 # Each target installs what it needs, so a fresh machine needs only `make demo` / `make test`.
 PYTHON ?= python3
 
-.PHONY: install deps demo test bench docs
+.PHONY: install deps demo test mutants bench docs
 
 deps:
 	@command -v dot >/dev/null || (apt-get update -qq && apt-get install -y -qq graphviz)
@@ -14,6 +14,13 @@ demo: install
 
 test: install
 	OPENBLAS_NUM_THREADS=1 $(PYTHON) -m pytest -q -p no:cacheprovider
+
+# make mutants: does the suite catch real bugs? tools/mutants.py applies each of its
+# deliberate bugs (a backward off by 1e-5, a dropped accumulation term, an optimizer off
+# by 1%, ...) to a copy of graphgrad/, viz/ and tests/, runs the suite on it with -x, and
+# fails if any bug survives. Needs the test extras (make test); a few minutes.
+mutants:
+	OPENBLAS_NUM_THREADS=1 $(PYTHON) tools/mutants.py
 
 # The benchmarks pin BLAS to one thread themselves (benchmarks/blas.py).
 bench: install

@@ -86,3 +86,21 @@ def test_state_is_kept_per_key():
     optimizer.update(params, {"a": np.array([0.0]), "b": np.array([0.0])})
     # a: v = −0.1 then −0.09; b: v = 0.1 then 0.09
     assert params["a"][0] == pytest.approx(1 - 0.19) and params["b"][0] == pytest.approx(1.19)
+
+
+# 1e-7 is added to the root, √h + 1e-7, not under it: √(h + 1e-7). The two differ only
+# where √h is near 1e-7, so the first step from a tiny gradient g tells them apart.
+G = 1e-6
+LR_T = 0.5 * np.sqrt(1 - 0.999) / (1 - 0.9)  # Adam's lr_t at step 1
+
+
+@pytest.mark.parametrize("optimizer, step", [
+    pytest.param(AdaGrad, 0.5 * G / (G + 1e-7), id="AdaGrad"),  # h = g²
+    pytest.param(RMSprop, 0.5 * G / (0.1 * G + 1e-7), id="RMSprop"),  # h = 0.01 g²
+    # m = 0.1 g, v = 0.001 g²
+    pytest.param(Adam, LR_T * 0.1 * G / (np.sqrt(0.001) * G + 1e-7), id="Adam"),
+])
+def test_epsilon_is_added_to_the_root(optimizer, step):
+    params = {"x": np.array([1.0])}
+    optimizer(lr=0.5).update(params, {"x": np.array([G])})
+    assert params["x"][0] == pytest.approx(1 - step, rel=1e-12)
