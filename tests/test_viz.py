@@ -89,6 +89,12 @@ def test_arrays_are_summarised_never_a_huge_label():
     assert value(np.zeros((0, 3))) == "[]"
 
 
+def test_max_and_maximum_have_labels_of_their_own():
+    x = gg.tensor(np.array([1.0, -2.0]), name="x")
+    source = viz.draw(gg.max(gg.maximum(x, 0.0))).source
+    assert source.count("label=<max>") == 1 and source.count("label=<maximum>") == 1
+
+
 def test_constants_are_small_and_unlabelled():
     source = viz.draw(sigmoid_graph()).source
     constant_lines = [line for line in source.splitlines() if "label=<-1>" in line]
