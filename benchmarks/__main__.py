@@ -11,6 +11,8 @@ import time
 
 import numpy as np
 
+from graphgrad.serialization import atomic_writer
+
 from .timing import run_suite
 
 HISTORY = os.path.join(os.path.dirname(__file__), "history.md")
@@ -39,9 +41,8 @@ def write_markdown(rows, path="docs/benchmarks.md"):
     with open(HISTORY, encoding="utf-8") as f:  # before / after, written by hand
         lines += ["", f.read().rstrip()]
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(path + ".tmp", path)
+    with atomic_writer(path) as f:
+        f.write(("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def main(names):
