@@ -56,6 +56,38 @@ def test_multi_layer_net_gradient_check(activation, use_batchnorm):
     assert all(diff < 1e-7 for diff in differences.values()), differences
 
 
+def test_numerical_gradient_leaves_the_running_statistics_as_they_were():
+    np.random.seed(12)
+    net = MultiLayerNet(6, [5], 3, use_batchnorm=True)
+    x, t = np.random.rand(4, 6), np.array([0, 1, 2, 1])
+    net.numerical_gradient(x, t)
+    assert net.layers["BatchNorm1"].running_mean is None  # as before: never trained
+    net.gradient(x, t)  # a training step sets them
+    before = net.layers["BatchNorm1"].training_state()
+    copies = [array.copy() for array in before]
+    net.numerical_gradient(x, t)
+    after = net.layers["BatchNorm1"].training_state()
+    assert all(a is b for a, b in zip(after, before))
+    for array, copy in zip(after, copies):
+        np.testing.assert_array_equal(array, copy)
+
+
+@pytest.mark.parametrize("rng", ["np.random", "Generator"])
+def test_numerical_gradient_with_dropout_uses_one_mask_and_agrees_with_gradient(rng):
+    np.random.seed(13)
+    net = MultiLayerNet(6, [5, 4], 3, use_dropout=True, dropout_ration=0.3,
+                        use_batchnorm=True)
+    if rng == "Generator":
+        for name in ("Dropout1", "Dropout2"):
+            net.layers[name].rng = np.random.default_rng(len(name))
+    x, t = np.random.rand(4, 6), np.array([0, 1, 2, 1])
+    first, second = net.numerical_gradient(x, t), net.numerical_gradient(x, t)
+    backprop = net.gradient(x, t)  # draws the masks numerical_gradient used
+    for key in first:
+        np.testing.assert_array_equal(first[key], second[key])
+        np.testing.assert_allclose(backprop[key], first[key], rtol=0, atol=1e-7)
+
+
 def test_multi_layer_net_layers_and_keys_as_in_dlfs():
     net = MultiLayerNet(6, [5, 4], 3, use_dropout=True, dropout_ration=0.2,
                         use_batchnorm=True)
