@@ -125,6 +125,21 @@ def test_drawing_is_deterministic():
     assert viz.draw(price).source == viz.draw(price).source
 
 
+def svg_size(svg):
+    """(width, height) of an SVG that dot wrote, in points."""
+    root = ET.fromstring(svg)
+    return tuple(float(root.get(side).removesuffix("pt")) for side in ("width", "height"))
+
+
+@needs_dot
+def test_rankdir_turns_the_drawing():
+    price = apple_orange()
+    left_right, top_down = viz.draw(price), viz.draw(price, rankdir="TB")
+    assert "rankdir=LR" in left_right.source and "rankdir=TB" in top_down.source
+    (wide, low), (narrow, tall) = svg_size(viz.to_svg(left_right)), svg_size(viz.to_svg(top_down))
+    assert wide > low and narrow < tall
+
+
 # -- targets -------------------------------------------------------------------------
 def test_draw_from_a_tape_and_from_a_list():
     a = gg.tensor(2.0, name="a")
@@ -271,6 +286,16 @@ def test_jupyter_svg_of_a_tensor():
     assert viz.repr_svg(price).lstrip().startswith("<?xml")
     assert ">715<" in viz.repr_svg(price)
     assert viz.repr_svg(gg.tensor(1.0, name="leaf")) is None
+
+
+@needs_dot
+def test_jupyter_shows_a_computed_tensor_as_its_graph():
+    formatters = pytest.importorskip("IPython.core.formatters")
+    shown, _ = formatters.DisplayFormatter().format(apple_orange())  # calls _repr_svg_
+    assert shown["image/svg+xml"].lstrip().startswith("<?xml")
+    assert ">715<" in shown["image/svg+xml"] and "price" in shown["text/plain"]
+    leaf, _ = formatters.DisplayFormatter().format(gg.tensor(1.0, name="leaf"))
+    assert list(leaf) == ["text/plain"]
 
 
 # -- animation -----------------------------------------------------------------------
