@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import graphgrad as gg
+from graphgrad import autograd
 from graphgrad.datasets import load_mnist
 from graphgrad.models import MultiLayerNet, SimpleConvNet, TwoLayerNet
 from graphgrad.nn import Affine, BatchNormalization, Dropout
@@ -54,6 +55,25 @@ def test_multi_layer_net_gradient_check(activation, use_batchnorm):
     x, t = np.random.rand(4, 6), np.eye(3)[[0, 1, 2, 1]]
     differences = max_differences(net, x, t)
     assert all(diff < 1e-7 for diff in differences.values()), differences
+
+
+def test_gradient_is_one_forward_and_one_reverse_sweep(monkeypatch):
+    np.random.seed(14)
+    net = TwoLayerNet(4, 3, 2)
+    x, t = np.random.rand(5, 4), np.array([0, 1, 1, 0, 1])
+    with gg.Tape() as forward:
+        net.loss_graph(x, t)
+    orders, sweep = [], autograd.sweep  # the nodes each reverse sweep visits, in order
+
+    def counted_sweep(roots, *args, **kwargs):
+        orders.append(autograd.reverse_order(roots))
+        return sweep(roots, *args, **kwargs)
+
+    monkeypatch.setattr(autograd, "sweep", counted_sweep)
+    with gg.Tape() as tape:
+        net.gradient(x, t)
+    assert [node.op for node in tape.nodes] == [node.op for node in forward.nodes]
+    assert orders == [tape.nodes[::-1]]  # one sweep, through every recorded node
 
 
 def test_numerical_gradient_leaves_the_running_statistics_as_they_were():
