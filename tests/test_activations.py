@@ -46,6 +46,14 @@ def test_composite_sigmoid_records_the_seeds_step_graph():
     assert y.item() == pytest.approx(1 / (1 + np.exp(-0.5)))
 
 
+@pytest.mark.parametrize("dtype, floor", [(np.float64, -708.8), (np.float32, -87.7)])
+def test_composite_sigmoid_clamps_x_where_exp_would_overflow(dtype, floor):
+    with gg.Tape() as tape:
+        gg.sigmoid(gg.tensor(np.array([0.5], dtype)), fused=False)
+    clamp = tape.nodes[0]
+    assert clamp.op == "maximum" and clamp.inputs[1].item() == pytest.approx(floor, abs=0.05)
+
+
 def test_fused_sigmoid_records_one_node():
     with gg.Tape() as tape:
         gg.sigmoid(gg.tensor(0.5))
