@@ -11,8 +11,11 @@ depth) and visits them in reverse tape order:
             pending[x] += dx                  # a tensor used twice gets both terms
 
 Finding the nodes is linear in nodes and edges; ordering them is one sort by id,
-which runs in linear time here because a depth-first walk from the output meets
-the nodes almost in reverse tape order already (a chain: exactly).
+O(n log n): the set that collects them hands them over in no useful order (on a
+400,000-node graph of scalar terms, half of all pairs out of order). It is cheap
+next to the sweep: on that graph 40 ms of ``reverse_order``'s 150 ms and of
+``backward``'s 830 ms. (Listing the nodes in the order the walk visits them sorts
+chains and trees in advance but not graphs that reuse values; it measured no faster.)
 """
 import operator
 

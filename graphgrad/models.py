@@ -8,6 +8,7 @@ layer, in order) that hold *the same arrays*: an optimizer's in-place update of
 reverse sweep; the input batch is a constant, so no ∂L/∂x is ever computed.
 """
 from collections import OrderedDict
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -109,11 +110,36 @@ class Network:
         return float(loss.data), {key: g.data for key, g in zip(leaves, grads)}
 
     def numerical_gradient(self, x, t):
-        """∂loss/∂params by central differences (slow; for checking ``gradient``)."""
-        def f(_):
-            return self.loss(x, t, train_flg=True)
+        """∂loss/∂params by central differences (slow; for checking ``gradient``).
 
-        return {key: numerical_gradient(f, value) for key, value in self.params.items()}
+        The loss is taken in training mode, every time from the state the model had
+        at the call: Dropout draws the same masks each time (its random state is put
+        back before each loss), BatchNormalization uses the batch statistics. On
+        return the running statistics and the random state are as they were, so
+        ``gradient(x, t)`` called next draws the same masks and agrees with the
+        result (the DLFS order: numerical first; else reseed between the two).
+        """
+        with self._training_state_kept() as reset:
+            def f(_):
+                reset()
+                return self.loss(x, t, train_flg=True)
+
+            return {key: numerical_gradient(f, value) for key, value in self.params.items()}
+
+    @contextmanager
+    def _training_state_kept(self):
+        """Yield ``reset``, which puts back what training-mode calls change outside
+        the graph (the layers' ``training_state``); it runs again on leaving."""
+        saved = [(layer, layer.training_state()) for layer in self.layers.values()]
+
+        def reset():
+            for layer, state in saved:
+                layer.restore_training_state(state)
+
+        try:
+            yield reset
+        finally:
+            reset()
 
     def save_params(self, file_name="params.npz"):
         """Write ``params`` (as numpy arrays) atomically, in the format the suffix names,

@@ -40,10 +40,18 @@ def test_composite_sigmoid_records_the_seeds_step_graph():
     x = gg.tensor(0.5)
     with gg.Tape() as tape:
         y = gg.sigmoid(x, fused=False)
-    assert [n.op for n in tape.nodes] == ["max", "×", "exp", "+", "/"]
+    assert [n.op for n in tape.nodes] == ["maximum", "×", "exp", "+", "/"]
     assert {n.scope.name for n in tape.nodes} == {"sigmoid"}
     assert len({n.scope for n in tape.nodes}) == 1
     assert y.item() == pytest.approx(1 / (1 + np.exp(-0.5)))
+
+
+@pytest.mark.parametrize("dtype, floor", [(np.float64, -708.8), (np.float32, -87.7)])
+def test_composite_sigmoid_clamps_x_where_exp_would_overflow(dtype, floor):
+    with gg.Tape() as tape:
+        gg.sigmoid(gg.tensor(np.array([0.5], dtype)), fused=False)
+    clamp = tape.nodes[0]
+    assert clamp.op == "maximum" and clamp.inputs[1].item() == pytest.approx(floor, abs=0.05)
 
 
 def test_fused_sigmoid_records_one_node():

@@ -107,6 +107,42 @@ def test_missing_file_and_bad_suffix_exit_2(tmp_path, capsys):
     assert ".svg, .png, .pdf or .dot" in capsys.readouterr().err
 
 
+MISMATCH = """
+    import graphgrad as gg
+    a = gg.tensor([[1.0, 2.0]], name="a")
+    b = gg.tensor([[1.0, 2.0, 3.0]], name="b")
+    out = a @ b
+"""
+
+
+def test_an_error_in_the_file_shows_its_traceback_and_exits_1(tmp_path, capsys):
+    path = script(tmp_path, MISMATCH)
+    assert main(["draw", str(path), "-o", str(tmp_path / "g.svg")]) == 1
+    err = capsys.readouterr().err
+    assert f'File "{path}", line 5, in <module>\n    out = a @ b' in err
+    assert err.rstrip().endswith("(1, 3): matmul: Input operand 1 has a mismatch in its core "
+                                 "dimension 0, with gufunc signature (n?,k),(k,m?)->(n?,m?) "
+                                 "(size 1 is different from 2)")
+    assert "ValueError: MatMul (@) on x 'a' float64 (1, 2)" in err
+    assert "runpy" not in err and "cli/draw.py" not in err  # the user's frames only
+    assert not (tmp_path / "g.svg").exists()
+
+
+def test_a_syntax_error_in_the_file_shows_its_line(tmp_path, capsys):
+    path = script(tmp_path, "x = 1\ny = (\n")
+    assert main(["draw", str(path), "--format", "dot"]) == 1
+    err = capsys.readouterr().err
+    assert f'File "{path}", line 2' in err and "SyntaxError" in err
+
+
+def test_a_bad_suffix_is_refused_before_the_file_runs(tmp_path, capsys):
+    marker = tmp_path / "ran"
+    path = script(tmp_path, textwrap.dedent(APPLE) + f"open({str(marker)!r}, 'w').close()\n")
+    assert main(["draw", str(path), "-o", str(tmp_path / "g.jpg")]) == 2
+    assert "give a path ending in .svg, .png, .pdf or .dot" in capsys.readouterr().err
+    assert not marker.exists()
+
+
 def test_missing_dot_binary_says_how_to_install(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert main(["draw", str(script(tmp_path, APPLE)), "-o", str(tmp_path / "g.svg")]) == 1
@@ -119,6 +155,11 @@ def test_command_line_exit_status(tmp_path):
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 2
     assert "defines no Tensor" in result.stderr
+    failing = script(tmp_path, MISMATCH, name="failing.py")
+    result = subprocess.run([sys.executable, "-m", "graphgrad.cli", "draw", str(failing)],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "out = a @ b" in result.stderr
     help_text = subprocess.run([sys.executable, "-m", "graphgrad.cli", "draw", "--help"],
                                capture_output=True, text=True).stdout
     assert "`out`" in help_text and "last Tensor" in help_text

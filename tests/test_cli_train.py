@@ -1,5 +1,6 @@
 """``graphgrad train`` (and the training part of ``graphgrad demo``): outputs,
 determinism, each optimizer's update, argument and dataset errors."""
+import importlib.util
 import stat
 import subprocess
 import sys
@@ -149,6 +150,27 @@ def test_convnet_steps_follow_each_optimizers_rule(small_data, tmp_path, capsys,
 def test_progress_bar_shows_loss_and_accuracy(small_data, capsys):
     _, captured = train(capsys, "--data-dir", small_data, "--iters", 3)
     assert "loss=" in captured.err and "test_acc=" in captured.err
+
+
+def test_device_cpu_trains(small_data, capsys):
+    code, captured = train(capsys, "--data-dir", small_data, "--iters", 2, "--device", "cpu")
+    assert code == 0 and "final: loss" in captured.out
+
+
+def test_unknown_device_is_a_clear_error_with_exit_code_2(small_data, capsys):
+    code, captured = train(capsys, "--data-dir", small_data, "--device", "tpu")
+    assert code == 2
+    assert "graphgrad train: error: unknown device 'tpu'; devices: 'cpu'" in captured.err
+    assert "Traceback" not in captured.err and "final:" not in captured.out
+
+
+def test_cuda_without_cupy_is_a_clear_error_with_exit_code_2(small_data, capsys):
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("CuPy is installed: tests/test_backends.py runs the GPU (-m gpu)")
+    code, captured = train(capsys, "--data-dir", small_data, "--device", "cuda")
+    assert code == 2
+    assert "graphgrad train: error: device 'cuda' is not available" in captured.err
+    assert "Traceback" not in captured.err
 
 
 def test_missing_dataset_is_a_clear_error_with_exit_code_2(tmp_path, capsys):

@@ -108,7 +108,7 @@ CASES = [
     case("dot", lambda: gg.dot(named("a"), named("b", (4, 5))), ValueError, "Dot (dot)",
          *SHAPES_A_B),
     case("maximum", lambda: gg.maximum(named("a"), named("b", (4, 5))), ValueError,
-         "Maximum (max)", *SHAPES_A_B),
+         "Maximum (maximum)", *SHAPES_A_B),
     case("broadcast_to", lambda: gg.broadcast_to(named("a"), (4, 3)), ValueError,
          "BroadcastTo", "'a'", "(2, 3)", "(4,3)"),
     # shape functions and axes

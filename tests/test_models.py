@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import graphgrad as gg
+from graphgrad import autograd
 from graphgrad.datasets import load_mnist
 from graphgrad.models import MultiLayerNet, SimpleConvNet, TwoLayerNet
 from graphgrad.nn import Affine, BatchNormalization, Dropout
@@ -56,6 +57,57 @@ def test_multi_layer_net_gradient_check(activation, use_batchnorm):
     x, t = np.random.rand(4, 6), np.eye(3)[[0, 1, 2, 1]]
     differences = max_differences(net, x, t)
     assert all(diff < 1e-7 for diff in differences.values()), differences
+
+
+def test_gradient_is_one_forward_and_one_reverse_sweep(monkeypatch):
+    np.random.seed(14)
+    net = TwoLayerNet(4, 3, 2)
+    x, t = np.random.rand(5, 4), np.array([0, 1, 1, 0, 1])
+    with gg.Tape() as forward:
+        net.loss_graph(x, t)
+    orders, sweep = [], autograd.sweep  # the nodes each reverse sweep visits, in order
+
+    def counted_sweep(roots, *args, **kwargs):
+        orders.append(autograd.reverse_order(roots))
+        return sweep(roots, *args, **kwargs)
+
+    monkeypatch.setattr(autograd, "sweep", counted_sweep)
+    with gg.Tape() as tape:
+        net.gradient(x, t)
+    assert [node.op for node in tape.nodes] == [node.op for node in forward.nodes]
+    assert orders == [tape.nodes[::-1]]  # one sweep, through every recorded node
+
+
+def test_numerical_gradient_leaves_the_running_statistics_as_they_were():
+    np.random.seed(12)
+    net = MultiLayerNet(6, [5], 3, use_batchnorm=True)
+    x, t = np.random.rand(4, 6), np.array([0, 1, 2, 1])
+    net.numerical_gradient(x, t)
+    assert net.layers["BatchNorm1"].running_mean is None  # as before: never trained
+    net.gradient(x, t)  # a training step sets them
+    before = net.layers["BatchNorm1"].training_state()
+    copies = [array.copy() for array in before]
+    net.numerical_gradient(x, t)
+    after = net.layers["BatchNorm1"].training_state()
+    assert all(a is b for a, b in zip(after, before))
+    for array, copy in zip(after, copies):
+        np.testing.assert_array_equal(array, copy)
+
+
+@pytest.mark.parametrize("rng", ["np.random", "Generator"])
+def test_numerical_gradient_with_dropout_uses_one_mask_and_agrees_with_gradient(rng):
+    np.random.seed(13)
+    net = MultiLayerNet(6, [5, 4], 3, use_dropout=True, dropout_ration=0.3,
+                        use_batchnorm=True)
+    if rng == "Generator":
+        for name in ("Dropout1", "Dropout2"):
+            net.layers[name].rng = np.random.default_rng(len(name))
+    x, t = np.random.rand(4, 6), np.array([0, 1, 2, 1])
+    first, second = net.numerical_gradient(x, t), net.numerical_gradient(x, t)
+    backprop = net.gradient(x, t)  # draws the masks numerical_gradient used
+    for key in first:
+        np.testing.assert_array_equal(first[key], second[key])
+        np.testing.assert_allclose(backprop[key], first[key], rtol=0, atol=1e-7)
 
 
 def test_multi_layer_net_layers_and_keys_as_in_dlfs():

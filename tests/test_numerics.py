@@ -111,6 +111,19 @@ def test_cross_entropy_error_of_softmax_limits(labels, dtype):
     assert_near(dx, (SOFTMAX - one_hot) / n * (p / (p + 1e-7))[:, None], dtype)
 
 
+def test_dlfs_loss_is_capped_for_a_confidently_wrong_sample():
+    """The numbers of the SoftmaxWithLoss docstring: DLFS's −log(p + 1e-7) against
+    the fused node's −log p."""
+    def losses(scores):
+        x, t = np.array([scores]), np.array([1])
+        return gg.softmax_with_loss(x, t).item(), gg.cross_entropy_error(gg.softmax(x), t).item()
+
+    fused, dlfs = losses([25.0, 0.0])  # p = e^−25
+    assert fused == pytest.approx(25.0) and dlfs == pytest.approx(16.118, abs=1e-3)
+    fused, dlfs = losses([2.0, 0.0])  # p = 0.12
+    assert (fused - dlfs) / fused == pytest.approx(4e-7, rel=0.05)
+
+
 # -- float32 in, float32 out ------------------------------------------------------
 
 def f32(*shape):

@@ -89,6 +89,12 @@ def test_arrays_are_summarised_never_a_huge_label():
     assert value(np.zeros((0, 3))) == "[]"
 
 
+def test_max_and_maximum_have_labels_of_their_own():
+    x = gg.tensor(np.array([1.0, -2.0]), name="x")
+    source = viz.draw(gg.max(gg.maximum(x, 0.0))).source
+    assert source.count("label=<max>") == 1 and source.count("label=<maximum>") == 1
+
+
 def test_constants_are_small_and_unlabelled():
     source = viz.draw(sigmoid_graph()).source
     constant_lines = [line for line in source.splitlines() if "label=<-1>" in line]
@@ -146,6 +152,21 @@ def test_equal_graphs_built_apart_animate_the_same_frames(tmp_path):
     one = viz.animate(sigmoid_graph(), tmp_path / "one")
     two = viz.animate(sigmoid_graph(), tmp_path / "two")
     assert [p.read_bytes() for p in one] == [p.read_bytes() for p in two]
+
+
+def svg_size(svg):
+    """(width, height) of an SVG that dot wrote, in points."""
+    root = ET.fromstring(svg)
+    return tuple(float(root.get(side).removesuffix("pt")) for side in ("width", "height"))
+
+
+@needs_dot
+def test_rankdir_turns_the_drawing():
+    price = apple_orange()
+    left_right, top_down = viz.draw(price), viz.draw(price, rankdir="TB")
+    assert "rankdir=LR" in left_right.source and "rankdir=TB" in top_down.source
+    (wide, low), (narrow, tall) = svg_size(viz.to_svg(left_right)), svg_size(viz.to_svg(top_down))
+    assert wide > low and narrow < tall
 
 
 # -- targets -------------------------------------------------------------------------
@@ -294,6 +315,16 @@ def test_jupyter_svg_of_a_tensor():
     assert viz.repr_svg(price).lstrip().startswith("<?xml")
     assert ">715<" in viz.repr_svg(price)
     assert viz.repr_svg(gg.tensor(1.0, name="leaf")) is None
+
+
+@needs_dot
+def test_jupyter_shows_a_computed_tensor_as_its_graph():
+    formatters = pytest.importorskip("IPython.core.formatters")
+    shown, _ = formatters.DisplayFormatter().format(apple_orange())  # calls _repr_svg_
+    assert shown["image/svg+xml"].lstrip().startswith("<?xml")
+    assert ">715<" in shown["image/svg+xml"] and "price" in shown["text/plain"]
+    leaf, _ = formatters.DisplayFormatter().format(gg.tensor(1.0, name="leaf"))
+    assert list(leaf) == ["text/plain"]
 
 
 # -- animation -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ block is skipped). What is drawn:
   2. without `out`, the last Tensor the file defines at module level (variables in
      the order of their first assignment).
 Call backward() in the file to see the gradients in red under the values.
+If the file raises, its traceback is shown (from its own first line on), exit 1.
 
   graphgrad draw examples/apple_orange.py -o apple_orange.png
   graphgrad draw examples/two_layer_net.py --collapse --format dot
@@ -13,6 +14,7 @@ Call backward() in the file to see the gradients in red under the values.
 import argparse
 import runpy
 import sys
+import traceback
 from pathlib import Path
 
 import graphgrad as gg
@@ -22,6 +24,10 @@ from viz.files import FORMATS
 
 class UsageError(Exception):
     """A problem with what the command was given: reported without a traceback, exit 2."""
+
+
+class ScriptError(Exception):
+    """The file to draw raised an exception: reported with its traceback, exit 1."""
 
 
 def add_parser(parser):
@@ -39,26 +45,39 @@ def add_parser(parser):
 
 
 def run(args):
-    format = args.format or (args.output and args.output.suffix.lstrip(".")) or "svg"
-    output = args.output or Path(f"{args.file.stem}.{format}")
     try:
+        output, format = output_and_format(args)
         target = find_target(args.file)
         digraph = viz.draw(target, grads=not args.no_grads, expand=not args.collapse)
         print(viz.render(digraph, output, format))
-    except (UsageError, ValueError) as error:
+    except UsageError as error:
         print(f"graphgrad draw: {error}", file=sys.stderr)
         return 2
+    except ScriptError as error:
+        print(f"graphgrad draw: {args.file} raised an exception\n{error}", file=sys.stderr, end="")
+        return 1
     except viz.DotNotFoundError as error:
         print(f"graphgrad draw: {error}", file=sys.stderr)
         return 1
     return 0
 
 
+def output_and_format(args):
+    """The file to write and its format, checked before the script runs."""
+    suffix = args.output and args.output.suffix.lstrip(".")
+    format = (args.format or suffix or "svg").lower()
+    output = args.output or Path(f"{args.file.stem}.{format}")
+    if format not in FORMATS:
+        raise UsageError(f"cannot write {str(output)!r} as {format!r}: give a path ending in "
+                         f".svg, .png, .pdf or .dot, or --format one of {', '.join(FORMATS)}")
+    return output, format
+
+
 def find_target(file):
     """Run ``file`` and return what it asks to draw: ``out``, else its last Tensor."""
     if not file.is_file():
         raise UsageError(f"{file}: no such file")
-    namespace = runpy.run_path(str(file), run_name="__graphgrad_draw__")
+    namespace = run_script(file)
     if "out" in namespace:
         out = namespace["out"]
         if not _drawable(out):
@@ -70,6 +89,24 @@ def find_target(file):
         raise UsageError(f"{file} defines no Tensor at module level; assign the result "
                          f"to a variable named `out`")
     return tensors[-1]
+
+
+def run_script(file):
+    """Run ``file`` as a module named __graphgrad_draw__ and return its namespace;
+    an exception it raises becomes a ScriptError holding its traceback."""
+    try:
+        return runpy.run_path(str(file), run_name="__graphgrad_draw__")
+    except Exception as error:
+        raise ScriptError(script_traceback(error, str(file))) from None
+
+
+def script_traceback(error, filename):
+    """``error``'s traceback as Python prints it, from the first frame in ``filename``
+    on (the frames of this command and of runpy left out)."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != filename:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(error), error, tb))
 
 
 def _drawable(value):

@@ -37,6 +37,14 @@ class Layer:
         self._out = self(self._x, *args, **kwargs)
         return self._out.data
 
+    def training_state(self):
+        """What a call in training mode changes outside the graph, to be put back
+        by ``restore_training_state`` (None: nothing; see Dropout, BatchNorm)."""
+        return None
+
+    def restore_training_state(self, state):
+        """Put back what ``training_state`` returned."""
+
     def backward(self, dout=None):
         """DLFS ``backward``: ∂L/∂x for ``dout`` = ∂L/∂out (ones when None).
 

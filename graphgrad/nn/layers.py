@@ -80,6 +80,18 @@ class Dropout(Layer):
         keep = to_device(self.rng.random(x.shape) > self.dropout_ratio, x.device)
         return x * get_namespace(keep).astype(keep, x.dtype)
 
+    def training_state(self):
+        """The state of ``rng``, which decides the next masks."""
+        if isinstance(self.rng, np.random.Generator):
+            return self.rng.bit_generator.state
+        return self.rng.get_state()  # np.random, or a RandomState
+
+    def restore_training_state(self, state):
+        if isinstance(self.rng, np.random.Generator):
+            self.rng.bit_generator.state = state
+        else:
+            self.rng.set_state(state)
+
 
 class BatchNormalization(Layer):
     """out = γ · (x − μ) / √(σ² + 1e-6) + β per feature, over a batch x: (N, D), or
@@ -117,6 +129,13 @@ class BatchNormalization(Layer):
             var = self.running_var
         xn = xc / (var + self.eps) ** 0.5
         return F.reshape(gamma * xn + beta, x.shape)
+
+    def training_state(self):
+        """The running statistics (each training call replaces them: new arrays)."""
+        return self.running_mean, self.running_var
+
+    def restore_training_state(self, state):
+        self.running_mean, self.running_var = state
 
     def _update_running(self, mu, var):
         m = self.momentum

@@ -74,7 +74,7 @@ class Maximum(Node):
     evenly where they tie (as the central difference sees it)."""
 
     __slots__ = ("x_share", "x_shape", "y_shape")
-    op = "max"
+    op = "maximum"
     saved = ("x_share",)
 
     def forward(self, x, y):
