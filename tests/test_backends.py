@@ -21,7 +21,7 @@ import pytest
 
 import graphgrad as gg
 from graphgrad import backend
-from graphgrad.backend import ArrayAPINamespace
+from graphgrad.backend import ArrayAPINamespace, numpy_backend as npb
 from graphgrad.models import MultiLayerNet, SimpleConvNet, TwoLayerNet
 from graphgrad.nn import Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu
 from graphgrad.optim import SGD, AdaGrad, Adam, Momentum, RMSprop
@@ -237,24 +237,58 @@ def test_cuda_without_cupy_or_gpu_says_so():
         gg.tensor([1.0], name="x", device="cuda")
 
 
+OLD_CUPY_LACKS = ("permute_dims", "matrix_transpose", "astype", "isdtype")  # before v14
+
+
+class StandInArray(np.ndarray):
+    """A stand-in CuPy array: numpy underneath, but like an array in GPU memory it
+    cannot be read on the host by DLPack (``np.from_dlpack``)."""
+
+    def __dlpack__(self, *args, **kwargs):
+        raise BufferError("a CUDA array cannot be read on the host by DLPack")
+
+
+def old_cupy_attribute(name):
+    """numpy's ``name`` as the stand-in's, but for the array API names that CuPy
+    lacks before v14 (graphgrad must adapt those)."""
+    if name in OLD_CUPY_LACKS:
+        raise AttributeError(f"module 'cupy' has no attribute {name!r}")
+    return getattr(np, name)
+
+
+def old_cupy_asarray(a, dtype=None, order=None):
+    """CuPy's ``asarray`` before v14: no ``copy`` argument."""
+    return np.asarray(a, dtype=dtype, order=order).view(StandInArray)
+
+
+def stand_in_cupy_modules(gpus):
+    """Stand-ins for ``cupy`` (an old CuPy on numpy, reporting ``gpus`` CUDA devices)
+    and ``cupyx``."""
+    class CUDARuntimeError(RuntimeError):
+        pass
+
+    cupy = types.ModuleType("cupy")
+    cupy.__getattr__ = old_cupy_attribute
+    cupy.ndarray = StandInArray
+    cupy.asarray = old_cupy_asarray
+    cupy.array = lambda obj, dtype=None: np.array(obj, dtype=dtype).view(StandInArray)
+    cupy.zeros = lambda shape, dtype=float: np.zeros(shape, dtype).view(StandInArray)
+    cupy.asnumpy = lambda x: np.asarray(x).view(np.ndarray)
+    cupy.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(
+        getDeviceCount=lambda: gpus, CUDARuntimeError=CUDARuntimeError))
+    cupy.lib = types.SimpleNamespace(stride_tricks=np.lib.stride_tricks)
+    cupyx = types.ModuleType("cupyx")
+    cupyx.scatter_add = np.add.at
+    return cupy, cupyx
+
+
 @pytest.fixture
 def stand_in_cupy(monkeypatch):
-    """``install(gpus)`` puts a stand-in ``cupy`` (numpy underneath, reporting
-    ``gpus`` CUDA devices) where graphgrad's CuPy backend imports it; afterwards
-    the backend is forgotten, so the real one loads next time."""
+    """``install(gpus)`` puts a stand-in ``cupy`` (see ``stand_in_cupy_modules``)
+    where graphgrad's CuPy backend imports it; afterwards the backend is forgotten,
+    so the real one loads next time."""
     def install(gpus):
-        class CUDARuntimeError(RuntimeError):
-            pass
-
-        cupy = types.ModuleType("cupy")
-        cupy.__getattr__ = lambda name: getattr(np, name)
-        cupy.ndarray = type("ndarray", (), {})
-        cupy.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(
-            getDeviceCount=lambda: gpus, CUDARuntimeError=CUDARuntimeError))
-        cupy.lib = types.SimpleNamespace(stride_tricks=np.lib.stride_tricks)
-        cupy.asnumpy = np.asarray
-        cupyx = types.ModuleType("cupyx")
-        cupyx.scatter_add = np.add.at
+        cupy, cupyx = stand_in_cupy_modules(gpus)
         monkeypatch.setitem(sys.modules, "cupy", cupy)
         monkeypatch.setitem(sys.modules, "cupyx", cupyx)
         monkeypatch.delitem(sys.modules, "graphgrad.backend.cupy_backend", raising=False)
@@ -274,25 +308,50 @@ def test_cupy_without_a_gpu_says_so(stand_in_cupy):
         gg.tensor([1.0], name="x", device="cuda")
 
 
-@pytest.mark.skipif(CUDA, reason="CuPy and a GPU are present")
-def test_cupy_namespace_adapters_on_a_stand_in(stand_in_cupy):
-    """The CuPy namespace's own code (names older CuPy lacks, scatter-add, windows),
-    run on a numpy stand-in for CuPy: each agrees with the numpy namespace."""
+@pytest.fixture
+def stand_in_namespace(stand_in_cupy):
+    """(stand-in cupy, graphgrad's CuPy namespace on it): the namespace's own code
+    run on a stand-in for an old CuPy, to agree with the numpy namespace."""
+    if CUDA:
+        pytest.skip("CuPy and a GPU are present")
     cupy = stand_in_cupy(gpus=1)
-    from graphgrad.backend import cupy_backend, numpy_backend as npb
-    xp = cupy_backend.namespace
+    from graphgrad.backend import cupy_backend
+    return cupy, cupy_backend.namespace
+
+
+def test_cupy_namespace_supplies_the_names_old_cupy_lacks(stand_in_namespace):
+    cupy, xp = stand_in_namespace
     assert xp.device == "cuda" and xp.array_types == (cupy.ndarray,)
+    assert "cuda" not in backend._by_device  # imported, not registered
     np.testing.assert_array_equal(xp.permute_dims(B223, (2, 0, 1)), B223.transpose(2, 0, 1))
     np.testing.assert_array_equal(xp.matrix_transpose(B223), npb.matrix_transpose(B223))
     assert xp.astype(A23 > 0, np.float32).dtype == np.float32
     assert xp.isdtype(np.dtype(np.int32), "integral") and xp.exp(0) == 1.0
+
+
+def test_cupy_namespace_makes_and_moves_arrays(stand_in_namespace):
+    """``asarray`` copies on request (old CuPy's has no ``copy``); values move to
+    the host by ``cupy.asnumpy`` (a GPU array refuses DLPack there); a condition
+    is a factor as it is (CuPy multiplies booleans)."""
+    cupy, xp = stand_in_namespace
+    copy = xp.asarray(A23, dtype=np.float32, copy=True)
+    assert copy.dtype == np.float32 and not np.shares_memory(copy, A23)
+    on_gpu = xp.from_numpy(A23)
+    assert isinstance(on_gpu, cupy.ndarray)
+    np.testing.assert_array_equal(xp.to_numpy(on_gpu), A23)
+    condition = A23 > 0
+    assert xp.mask(condition, np.float64) is condition
+
+
+def test_cupy_namespace_scatter_add_and_windows(stand_in_namespace):
+    """Integer-array gradients by ``cupyx.scatter_add``; windows as a strided view."""
+    _, xp = stand_in_namespace
     index = (np.array([1, 1, 0]), slice(1, None))
     np.testing.assert_array_equal(xp.getitem_grad(np.ones((3, 2)), index, (2, 3)),
                                   npb.getitem_grad(np.ones((3, 2)), index, (2, 3)))
     np.testing.assert_array_equal(xp.windows(IMAGES, 3, 2, 2, 1), npb.windows(IMAGES, 3, 2, 2, 1))
+    assert np.shares_memory(xp.windows(IMAGES, 3, 2), IMAGES)  # a view, not a copy
     np.testing.assert_array_equal(xp.sum_to(B223, (2, 1, 3)), npb.sum_to(B223, (2, 1, 3)))
-    np.testing.assert_array_equal(xp.to_numpy(xp.from_numpy(A23)), A23)
-    assert "cuda" not in backend._by_device  # imported, not registered
 
 
 def test_import_graphgrad_does_not_import_cupy():
