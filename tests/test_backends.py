@@ -24,6 +24,7 @@ from graphgrad import backend
 from graphgrad.backend import ArrayAPINamespace, numpy_backend as npb
 from graphgrad.models import MultiLayerNet, SimpleConvNet, TwoLayerNet
 from graphgrad.nn import Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu
+from graphgrad.nodes import ToDevice
 from graphgrad.optim import SGD, AdaGrad, Adam, Momentum, RMSprop
 from graphgrad.testing import gradcheck, gradgradcheck
 
@@ -209,6 +210,17 @@ def test_gradients_flow_back_across_devices(device):
     y.backward()
     assert type(x.grad) is np.ndarray
     np.testing.assert_allclose(x.grad, 2 * np.exp(A23))
+
+
+def test_gradcheck_through_to_device_on_the_cpu():
+    assert gradcheck(lambda x: ToDevice("cpu")(x), [A23])
+
+
+@pytest.mark.parametrize("there", [True, False], ids=["cpu to device", "device to cpu"])
+def test_gradcheck_through_to_device(there, device):
+    """A ToDevice node alone: the gradient comes back to the input's device."""
+    source, target = ("cpu", device) if there else (device, "cpu")
+    assert gradcheck(lambda x: ToDevice(target)(x), [gg.tensor(A23, device=source)])
 
 
 @pytest.mark.parametrize("op", [lambda a, b: a + b, lambda a, b: a @ b.T,
