@@ -1,13 +1,14 @@
 """im2col/col2im, the Convolution and Pooling layers and their nodes: forward against
-direct loops, gradcheck over stride/pad combinations, the standalone protocol, and
-second derivatives through the adjoint node pairs."""
+direct loops, gradcheck over stride/pad combinations (of the layers, and of each
+adjoint node alone), the standalone protocol, and second derivatives through the
+adjoint node pairs."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
 import graphgrad as gg
 from graphgrad.nn import Convolution, Pooling, col2im, im2col
-from graphgrad.nodes import Col2im, Im2col, MaxPool
+from graphgrad.nodes import Col2im, Im2col, MaxPool, PoolGather, PoolScatter
 from graphgrad.testing import gradcheck, numerical_gradient
 
 
@@ -203,6 +204,65 @@ def test_nodes_work_standalone_in_the_dlfs_style():
     pool = MaxPool(2, 2, stride=2)
     y = pool.forward(x)
     assert pool.backward(np.ones_like(y)).sum() == y.size
+
+
+# -- Col2im, PoolGather and PoolScatter alone: central differences ------------------
+# (each is the backward of another node, so a layer's gradcheck never runs its
+# backward; a node is used once, its saved values freed by backward: one per call)
+
+ODD_WINDOWS = [  # (input shape, window size, stride, pad): odd sizes, windows not square
+    ((1, 2, 5, 7), (3, 2), 2, 1),
+    ((2, 1, 4, 3), (2, 3), 3, 2),
+    ((1, 3, 6, 5), (3, 1), 1, 0),
+    ((2, 2, 3, 3), (1, 2), 2, 1),
+]
+
+
+def out_shape(shape, window, stride, pad):
+    """(N, C, OH, OW): the output positions of ``window`` on ``shape``."""
+    (n, c, h, w), (fh, fw) = shape, window
+    return n, c, (h + 2 * pad - fh) // stride + 1, (w + 2 * pad - fw) // stride + 1
+
+
+def positions(shape, window, stride, pad, seed):
+    """A random position (0 … PH·PW − 1) in each window: PoolGather's ``arg``."""
+    high = window[0] * window[1]
+    return np.random.default_rng(seed).integers(0, high, out_shape(shape, window, stride, pad))
+
+
+def gradcheck_col2im(shape, window, stride, pad, seed):
+    n, channels, oh, ow = out_shape(shape, window, stride, pad)
+    col = values((n * oh * ow, channels * window[0] * window[1]), seed)
+    return gradcheck(lambda c: Col2im(shape, *window, stride, pad)(c), [col])
+
+
+def gradcheck_pool_gather(shape, window, stride, pad, seed):
+    arg = positions(shape, window, stride, pad, seed)
+    return gradcheck(lambda x: PoolGather(*window, stride, pad, arg)(x), [values(shape, seed)])
+
+
+def gradcheck_pool_scatter(shape, window, stride, pad, seed):
+    arg = positions(shape, window, stride, pad, seed)
+    dy = values(arg.shape, seed)
+    return gradcheck(lambda d: PoolScatter(shape, *window, stride, pad, arg)(d), [dy])
+
+
+ADJOINT_CHECKS = [gradcheck_col2im, gradcheck_pool_gather, gradcheck_pool_scatter]
+CHECK_NAMES = [check.__name__.removeprefix("gradcheck_") for check in ADJOINT_CHECKS]
+
+
+@pytest.mark.parametrize("check", ADJOINT_CHECKS, ids=CHECK_NAMES)
+@pytest.mark.parametrize("case", ODD_WINDOWS, ids=str)
+def test_adjoint_node_gradcheck_at_odd_sizes(check, case):
+    shape, window, stride, pad = case
+    assert check(shape, window, stride, pad, seed=13)
+
+
+@pytest.mark.parametrize("check", ADJOINT_CHECKS, ids=CHECK_NAMES)
+@given(case=windows(max_side=4), seed=seeds)
+def test_adjoint_node_gradcheck_on_any_window(check, case, seed):
+    shape, window, stride, pad = case
+    assert check(shape, window, stride, pad, seed)
 
 
 # -- second derivatives through Col2im, PoolScatter and PoolGather -----------------

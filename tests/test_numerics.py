@@ -24,11 +24,12 @@ def strict_floats():
         yield
 
 
-def value_and_grad(fn, x):
-    """fn(x) and ∂Σfn(x)/∂x, both checked finite and in x's dtype."""
+def value_and_grad(fn, x, weights=None):
+    """fn(x) and ∂Σ weights⊙fn(x)/∂x (weights: ones by default), both checked
+    finite and in x's dtype."""
     x = gg.tensor(x)
     y = fn(x)
-    gg.sum(y).backward()
+    gg.sum(y if weights is None else y * weights.astype(x.dtype)).backward()
     for v in (y.data, x.grad):
         assert np.isfinite(v).all() and np.result_type(v) == x.dtype
     return np.asarray(y.data), x.grad
@@ -61,6 +62,7 @@ SCORES = np.array([[BIG, -BIG, 0], [-BIG, BIG, BIG]])
 SOFTMAX = np.array([[1, 0, 0], [0, 0.5, 0.5]])
 MAX, TIES = np.array([BIG, BIG]), np.array([1, 2])
 LOG_SUM_EXP = MAX + np.log(TIES)
+WEIGHTS = np.array([[1, 2, 3], [4, 5, 7]])  # distinct in the tied columns
 LABELS = {"likely": np.array([0, 1]),  # the highest score: loss ≈ 0 or log 2
           "unlikely": np.array([1, 0])}  # softmax underflows to 0 here: loss ≈ 2e4
 
@@ -71,11 +73,19 @@ def log_sum_exp(x):
     return gg.reshape(m, m.shape[:-1]) + gg.log(gg.sum(gg.exp(x - m), axis=-1))
 
 
+def softmax_vjp(s, w):
+    """∂Σ w⊙softmax(x)/∂x = s ⊙ (w − Σⱼ sⱼwⱼ) row by row, s = softmax(x): the
+    closed-form Jacobian of softmax applied to w."""
+    return s * (w - np.sum(s * w, axis=-1, keepdims=True))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_limits(dtype):
-    y, dx = value_and_grad(gg.softmax, SCORES.astype(dtype))
+    """At the limits the Jacobian is exactly 0 for the one-hot row, and ±(w₁ − w₂)/4
+    on the tie's columns."""
+    y, dx = value_and_grad(gg.softmax, SCORES.astype(dtype), WEIGHTS)
     assert_near(y, SOFTMAX, dtype)
-    assert_near(dx, np.zeros_like(SOFTMAX), dtype)  # each row sums to 1 whatever x is
+    assert_near(dx, softmax_vjp(SOFTMAX, WEIGHTS), dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

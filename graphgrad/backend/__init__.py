@@ -12,8 +12,9 @@ A node is written once, against a namespace ``xp = get_namespace(value)``:
   backward code records a differentiable graph of the backward pass.
 
 Every data namespace offers ``NAMES``: the array API names that nodes, layers and
-optimizers use, and graphgrad's extras (``sum_to``, ``getitem_grad``, ``windows``,
-``mask``, ``to_numpy``, ``from_numpy``), with its ``device`` name and ``array_types``.
+optimizers use, and graphgrad's extras (``getitem``, ``sum_to``, ``getitem_grad``,
+``windows``, ``mask``, ``to_numpy``, ``from_numpy``), with its ``device`` name and
+``array_types``.
 """
 import importlib
 
@@ -28,7 +29,7 @@ NAMES = (  # what a data namespace offers (the array API's names, then the extra
     "min", "argmax", "reshape", "permute_dims", "matrix_transpose", "broadcast_to",
     "stack", "astype", "isdtype", "isfinite", "all", "zeros", "ones", "zeros_like",
     "ones_like", "eye", "arange", "asarray", "finfo", "int64",
-    "sum_to", "getitem_grad", "windows", "mask", "to_numpy", "from_numpy",
+    "getitem", "sum_to", "getitem_grad", "windows", "mask", "to_numpy", "from_numpy",
     "device", "array_types",
 )
 

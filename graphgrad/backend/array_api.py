@@ -4,7 +4,12 @@
 API standard: it answers every standard name from ``xp`` itself, makes new arrays on
 its device, and adds graphgrad's extras written in standard terms only:
 
-* ``sum_to`` and ``getitem_grad``, the adjoints of broadcasting and indexing;
+* ``getitem`` by numpy's rules and ``getitem_grad``, its adjoint: an index the
+  standard leaves unspecified (integer arrays mixed with slices, ``None`` in an
+  assignment, …) is worked out on the host, with numpy, as flat positions that
+  ``take`` gathers; the gradient's scatter-add, which the standard lacks, sorts
+  and scans;
+* ``sum_to``, the adjoint of broadcasting;
 * ``windows``, the image windows that convolution and pooling read;
 * ``astype`` and ``exp``/``log``/``tanh`` that accept Python numbers;
 * ``to_numpy`` / ``from_numpy`` to move values between devices.
@@ -12,6 +17,8 @@ its device, and adds graphgrad's extras written in standard terms only:
 Register an instance with ``graphgrad.backend.register`` and tensors can live on
 its device: ``gg.tensor(data, device="name")``.
 """
+import math
+
 import numpy as np
 
 
@@ -51,6 +58,27 @@ def is_basic_index(index):
     """Whether ``index`` uses only integers, slices, ``...`` and ``None``."""
     parts = index if isinstance(index, tuple) else (index,)
     return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts)
+
+
+def with_ellipsis(index):
+    """Basic ``index`` as a tuple ending in ``...`` if it has none: numpy reads the
+    axes an index leaves out as ``:``, the standard wants the ``...`` written."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return parts if any(p is Ellipsis for p in parts) else parts + (Ellipsis,)
+
+
+def flat_positions(index, shape):
+    """The row-major flat positions of the elements that ``x[index]`` takes from an
+    ``x`` of ``shape``: a numpy integer array shaped like ``x[index]``, by numpy's
+    indexing rules (``index`` holds host values only). It takes memory for the
+    result, once per axis, never for all of ``shape``."""
+    positions = np.broadcast_to(np.zeros((), np.int64), shape)[index]
+    stride = 1
+    for axis in reversed(range(len(shape))):
+        along = np.arange(shape[axis]).reshape([-1 if k == axis else 1 for k in range(len(shape))])
+        positions = positions + np.broadcast_to(along, shape)[index] * stride
+        stride *= shape[axis]
+    return positions
 
 
 def strided_windows(xp, zeros, x, filter_h, filter_w, stride=1, pad=0):
@@ -138,16 +166,67 @@ class ArrayAPINamespace:
     def sum_to(self, x, shape):
         return sum_to(self.xp, x, shape)
 
+    def getitem(self, x, index):
+        """``x[index]`` by numpy's rules. A basic index is the standard's own (with
+        ``...`` added) where the standard accepts it; any other (integer or boolean
+        arrays, of numpy or of this namespace, mixed with slices; a slice bound
+        outside the axis) is resolved on the host to flat positions, which ``take``
+        gathers."""
+        if is_basic_index(index):
+            try:
+                return x[with_ellipsis(index)]
+            except IndexError:  # numpy's, not the standard's: resolved below
+                pass
+        positions = flat_positions(self._on_host(index), x.shape)
+        gathered = self.xp.take(self.xp.reshape(x, (-1,)), self.asarray(positions.ravel()))
+        return self.xp.reshape(gathered, positions.shape)
+
     def getitem_grad(self, gy, index, shape):
-        """Zeros of ``shape`` with ``gy`` at ``index`` (basic indexing only: integer
-        arrays may repeat, which needs a scatter-add the standard does not have)."""
-        if not is_basic_index(index):
-            raise TypeError(
-                f"the gradient of integer-array indexing needs a scatter-add, which "
-                f"device {self.device!r} ({self.xp.__name__}) does not provide")
-        gx = self.zeros(shape, dtype=gy.dtype)
-        gx[index] = gy
-        return gx
+        """Zeros of ``shape`` with ``gy`` added at ``index``: assigned where the
+        standard accepts the index (basic, without ``None``, in range), else added
+        at the flat positions, where repeats of an integer array accumulate (see
+        ``_scatter_add``)."""
+        if is_basic_index(index):
+            gx = self.zeros(shape, dtype=gy.dtype)
+            try:
+                gx[with_ellipsis(index)] = gy
+                return gx
+            except IndexError:  # numpy's, not the standard's: added below
+                pass
+        positions = flat_positions(self._on_host(index), shape).ravel()
+        gx = self._scatter_add(self.xp.reshape(gy, (-1,)), positions, math.prod(shape))
+        return self.xp.reshape(gx, shape)
+
+    def _on_host(self, index):
+        """``index`` with this namespace's arrays copied to numpy."""
+        if isinstance(index, tuple):
+            return tuple(self._on_host(part) for part in index)
+        return self.to_numpy(index) if isinstance(index, self.array_types) else index
+
+    def _scatter_add(self, values, positions, size):
+        """Zeros of shape (size,) with ``values[i]`` added at ``positions[i]`` (host
+        integers; repeats accumulate), in standard terms, as the standard has no
+        scatter-add and no assignment through integer arrays: the values are sorted
+        by position, each run of one position summed by a segmented scan (as many
+        steps as log₂ of the longest run), and each position gathers its run's sum
+        from the run's last element."""
+        xp = self.xp
+        zeros = self.zeros((size,), dtype=values.dtype)
+        if not positions.size:
+            return zeros
+        order = np.argsort(positions, kind="stable")
+        values, positions = xp.take(values, self.asarray(order)), positions[order]
+        longest = int(np.unique(positions, return_counts=True)[1].max())
+        step = 1
+        while step < longest:  # values[i] sums its run's last 2·step values, up to i
+            same = self.asarray(positions[step:] == positions[:-step])
+            earlier = xp.where(same, values[:-step], xp.zeros_like(values[:-step]))
+            values = xp.concat([values[:step], values[step:] + earlier])
+            step *= 2
+        targets = self.arange(size, dtype=xp.int64)
+        runs = self.asarray(positions)
+        last = xp.clip(xp.searchsorted(runs, targets, side="right") - 1, min=0)
+        return xp.where(xp.take(runs, last) == targets, xp.take(values, last), zeros)
 
     def windows(self, x, filter_h, filter_w, stride=1, pad=0):
         return strided_windows(self.xp, self.zeros, x, filter_h, filter_w, stride, pad)

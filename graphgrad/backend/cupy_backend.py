@@ -74,6 +74,9 @@ class CupyNamespace(ArrayAPINamespace):
     def from_numpy(self, array):
         return cupy.asarray(array)
 
+    def getitem(self, x, index):
+        return x[_on_device(index)]  # CuPy indexes as numpy does
+
     def getitem_grad(self, gy, index, shape):
         """Zeros of ``shape`` with ``gy`` added at ``index`` (repeats accumulate)."""
         gx = cupy.zeros(shape, dtype=gy.dtype)

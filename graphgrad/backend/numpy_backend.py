@@ -1,9 +1,9 @@
 """numpy as a graphgrad array namespace: the "cpu" device, and the default.
 
 numpy 2 has the array API's names; for numpy 1.x thin adapters stand in. Beside
-them come graphgrad's extras: ``sum_to`` and ``getitem_grad`` (the adjoints of
-broadcasting and indexing), ``windows`` (for convolution and pooling), ``mask``,
-and ``to_numpy`` / ``from_numpy`` (the identity here).
+them come graphgrad's extras: ``getitem``, ``sum_to`` and ``getitem_grad`` (the
+adjoints of broadcasting and indexing), ``windows`` (for convolution and pooling),
+``mask``, and ``to_numpy`` / ``from_numpy`` (the identity here).
 
 numpy scalars (``np.float64``) are the 0-d values of a graph of scalars: every
 function here keeps them scalars, so scalar graphs stay fast.
@@ -145,6 +145,11 @@ def sum_to(x, shape):
             return x
     kept = tuple(i for i, n in enumerate(shape) if n == 1 and x.shape[i] != 1)
     return np.add.reduce(x, axis=kept, keepdims=True) if kept else x
+
+
+def getitem(x, index):
+    """``x[index]``, numpy's indexing (a numpy scalar is indexed as a 0-d array)."""
+    return np.asarray(x)[index]
 
 
 def getitem_grad(gy, index, shape):

@@ -56,7 +56,7 @@ class GetItem(Node):
 
     def forward(self, x):
         self.x_shape = shape_of(x)
-        return get_namespace(x).asarray(x)[self.index]
+        return get_namespace(x).getitem(x, self.index)
 
     def backward(self, dout):
         return get_namespace(dout).getitem_grad(dout, self.index, self.x_shape)
@@ -76,4 +76,4 @@ class GetItemGrad(Node):
         return get_namespace(x).getitem_grad(x, self.index, self.shape)
 
     def backward(self, dout):
-        return dout[self.index]
+        return get_namespace(dout).getitem(dout, self.index)
