@@ -46,7 +46,7 @@ UFUNCS = {  # numpy ufunc -> the graphgrad function recording it
 FUNCTIONS = {  # numpy function -> the graphgrad function recording it
     np.dot: F.dot, np.sum: F.sum, np.mean: F.mean, np.max: F.max, np.amax: F.max,
     np.reshape: F.reshape, np.transpose: F.transpose, np.swapaxes: F.swapaxes,
-    np.broadcast_to: F.broadcast_to, np.matrix_transpose: F.matrix_transpose,
+    np.broadcast_to: F.broadcast_to,
 }
 
 METADATA = {  # numpy function -> its answer from the tensor's shape alone
@@ -55,7 +55,11 @@ METADATA = {  # numpy function -> its answer from the tensor's shape alone
     np.size: lambda a, axis=None: a.size if axis is None else a.shape[axis],
 }
 
-_RENAMED = {"a": "x", "b": "y", "array": "x"}  # numpy's parameter -> graphgrad's
+_RENAMED = {"a": "x", "b": "y", "array": "x", "newshape": "shape"}  # numpy's -> graphgrad's
+
+
+def _dot(a, b, out=None):
+    """np.dot's signature: numpy before 2.0 gives none for this builtin."""
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):
@@ -118,7 +122,8 @@ _signature_cache = {}
 def _signatures(func):
     """numpy's signature of ``func`` and the parameter names of its graphgrad function."""
     if func not in _signature_cache:
-        _signature_cache[func] = (inspect.signature(func),
+        numpy_signature = inspect.signature(_dot if func is np.dot else func)
+        _signature_cache[func] = (numpy_signature,
                                   set(inspect.signature(FUNCTIONS[func]).parameters))
     return _signature_cache[func]
 
