@@ -25,7 +25,8 @@ from .testing import numerical_gradient
 
 
 class Network:
-    """The DLFS model API over ``self.params``, ``self.layers`` and ``self.last_layer``.
+    """The DLFS model API over ``self.params``, ``self.layers`` and ``self.last_layer``
+    (also by the book's name, ``lastLayer``).
 
     x: a batch of inputs (numpy, N first); t: integer labels (N,) or one-hot (N, K).
     Inputs are copied to the model's ``device`` (see ``to``) as they come.
@@ -58,6 +59,15 @@ class Network:
                 if is_array(value) and not isinstance(value, np.generic):
                     setattr(layer, name, move(value))
         return self
+
+    @property
+    def lastLayer(self):
+        """The book's name for ``last_layer``."""
+        return self.last_layer
+
+    @lastLayer.setter
+    def lastLayer(self, layer):
+        self.last_layer = layer
 
     def _on_device(self, value):
         """An input (array, labels, Tensor) on the model's device."""
@@ -103,11 +113,18 @@ class Network:
         return self.loss_and_gradient(x, t)[1]
 
     def loss_and_gradient(self, x, t):
-        """(loss, gradient) from one forward and one backward pass (training mode)."""
+        """(loss, gradient) from one forward and one backward pass (training mode).
+
+        The layers keep the gradients too, where the book's ``gradient`` reads them
+        (``layers['Affine1'].dW`` is ``grads['W1']``): taken from the same sweep.
+        """
         loss = self.loss_graph(x, t, train_flg=True)
         leaves = self._param_leaves()
-        grads = grad(loss, list(leaves.values()))
-        return float(loss.data), {key: g.data for key, g in zip(leaves, grads)}
+        grads = dict(zip(leaves, (g.data for g in grad(loss, list(leaves.values())))))
+        by_leaf = {leaves[key]: value for key, value in grads.items()}
+        for layer in self.layers.values():
+            layer.keep_grads(by_leaf)
+        return float(loss.data), grads
 
     def numerical_gradient(self, x, t):
         """∂loss/∂params by central differences (slow; for checking ``gradient``).

@@ -7,6 +7,7 @@ the graph by reference counting alone, with no cycle for the collector.
 """
 import math
 import numbers
+import operator
 
 import numpy as np
 
@@ -18,7 +19,7 @@ class Tensor:
 
     __slots__ = ("_data", "written_at", "grad", "name", "creator", "requires_grad",
                  "__weakref__")
-    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator
+    __hash__ = object.__hash__  # by identity (``==`` compares values, as in numpy)
 
     def __init__(self, data, requires_grad=False, name=None, creator=None):
         self._data = data
@@ -108,6 +109,18 @@ class Tensor:
             return np.array(value, dtype=dtype, copy=True)
         return value if dtype is None else value.astype(dtype, copy=False)
 
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """numpy ufuncs on tensors: ``np.exp(t)`` and ``ndarray * t`` record the nodes
+        that ``gg.exp`` and ``gg.mul`` record; others (``np.greater``, …) compute on
+        the values. See ``graphgrad.numpy_protocol``."""
+        return numpy_protocol.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """numpy functions on tensors: ``np.dot``, ``np.sum``, … record graphgrad's
+        nodes; others (``np.argmax``, …) return plain arrays of the values. See
+        ``graphgrad.numpy_protocol``."""
+        return numpy_protocol.array_function(func, types, args, kwargs)
+
     def item(self):
         """The value of a one-element tensor as a Python number."""
         return self.numpy().item()
@@ -118,6 +131,11 @@ class Tensor:
         if mode().tapes:
             _check_read(self, ".numpy()")
         return np.asarray(backend.to_numpy(self._data))
+
+    def to_numpy(self):
+        """``numpy()`` by pandas' name, which matplotlib looks for: ``plt.plot(x, t)``
+        plots the values and keeps no graph."""
+        return self.numpy()
 
     def _repr_svg_(self):
         """Jupyter shows a computed tensor as its graph (see ``viz.repr_svg``)."""
@@ -187,6 +205,25 @@ class Tensor:
     def __getitem__(self, index):
         return getitem(self, index)
 
+    # -- comparisons: boolean arrays of the values, nothing recorded -------------
+    def __eq__(self, other):
+        return _compare(operator.eq, self, other)
+
+    def __ne__(self, other):
+        return _compare(operator.ne, self, other)
+
+    def __lt__(self, other):
+        return _compare(operator.lt, self, other)
+
+    def __le__(self, other):
+        return _compare(operator.le, self, other)
+
+    def __gt__(self, other):
+        return _compare(operator.gt, self, other)
+
+    def __ge__(self, other):
+        return _compare(operator.ge, self, other)
+
     # -- numpy-like methods ----------------------------------------------------
     def reshape(self, *shape):
         return reshape(self, shape[0] if len(shape) == 1 else shape)
@@ -202,6 +239,17 @@ class Tensor:
 
     def max(self, axis=None, keepdims=False):
         return max(self, axis, keepdims)
+
+    def argmax(self, axis=None):
+        """The index of the largest value (along ``axis``): an integer array, as
+        ``np.argmax`` gives; nothing recorded."""
+        return self.numpy().argmax(axis)
+
+
+def _compare(op, a, b):
+    """``op`` (==, <, …) on the values of tensors or numbers ``a`` and ``b``: a boolean
+    array (a numpy bool for 0-d), as numpy gives; not differentiable, not recorded."""
+    return op(a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
 
 
 def _check_read(t, how):
@@ -276,3 +324,4 @@ def _named(name):
 from . import backend  # noqa: E402
 from .functions import getitem, max, mean, reshape, sum, to_device, transpose  # noqa: E402
 from . import nodes  # noqa: E402
+from . import numpy_protocol  # noqa: E402

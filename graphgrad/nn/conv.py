@@ -21,6 +21,7 @@ class Convolution(Layer):
 
     def __init__(self, W, b, stride=1, pad=0):
         self.W, self.b, self.stride, self.pad = W, b, stride, pad
+        self.dW = self.db = None  # the gradients of the latest backward, as in the book
 
     def graph(self, x, W, b):
         fn, _, fh, fw = W.shape

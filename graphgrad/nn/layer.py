@@ -9,6 +9,11 @@ A subclass writes its computation once, as graph code on tensors (``graph``). Th
   ``backward`` runs the engine's reverse sweep from ``out`` seeded with ``dout``.
   The gradient of each parameter lands on the layer as ``d<name>`` (``dW``, ``db``).
 
+Each call also leaves the book's attributes on the layer (``Affine.x``,
+``Relu.mask``, ``SoftmaxWithLoss.y``, …: numpy values of the latest call, as the
+book's layers keep them; a ``gg.compile`` replay leaves those of the recorded
+call), and a model's ``gradient`` sets ``d<name>`` as ``backward`` does.
+
 Parameters are the attributes listed in ``param_names``. A numpy array there (the
 model's own, shared with its ``params`` dict) is wrapped in a new leaf tensor on
 every call, so in-place updates of the array train the layer; a Tensor there is used
@@ -50,10 +55,24 @@ class Layer:
 
         Sets ``d<name>`` = ∂L/∂<name> for every parameter, as DLFS layers do.
         """
-        dx, *dparams = grad(self._out, [self._x, *self.leaves.values()], grad_outputs=dout)
-        for name, dparam in zip(self.leaves, dparams):
-            setattr(self, "d" + name, dparam.data)
+        leaves = list(self.leaves.values())
+        dx, *dparams = grad(self._out, [self._x, *leaves], grad_outputs=dout)
+        self.keep_grads({leaf: dparam.data for leaf, dparam in zip(leaves, dparams)})
         return dx.data
+
+    def keep_grads(self, grads):
+        """Set ``d<name>`` (``dW``, ``db``, ``dgamma``, …) for each parameter of the
+        latest call whose leaf tensor is in ``grads`` (leaf -> ∂L/∂leaf as an array),
+        where the book's layers keep their gradients."""
+        for name, leaf in getattr(self, "leaves", {}).items():
+            if leaf in grads:
+                setattr(self, "d" + name, grads[leaf])
+
+
+def value_of(x):
+    """The value a tensor holds (an array as it is: no copy, nothing recorded), for
+    the book's attributes; a numpy value stays as it is."""
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _leaf(value, name):

@@ -10,9 +10,9 @@ import numpy as np
 
 from .. import functions as F
 from ..backend import get_namespace, to_device
-from ..activations import sigmoid, softmax_with_loss
+from ..activations import sigmoid, softmax, softmax_with_loss
 from ..recording import refuse_in_compile
-from .layer import Layer
+from .layer import Layer, value_of
 
 
 class Affine(Layer):
@@ -20,31 +20,52 @@ class Affine(Layer):
 
     ∂L/∂x = ∂L/∂out Wᵀ (reshaped back to x's shape),  ∂L/∂W = xᵀ ∂L/∂out,
     ∂L/∂b = Σₙ ∂L/∂out.
+
+    As in the book, ``x`` holds the latest input as rows (N, D), ``original_x_shape``
+    its shape, and ``dW``, ``db`` the gradients of the latest backward (or of the
+    model's ``gradient``: there, of the whole loss, weight decay included).
     """
 
     param_names = ("W", "b")
 
     def __init__(self, W, b):
         self.W, self.b = W, b
+        self.x = self.original_x_shape = self.dW = self.db = None
 
     def graph(self, x, W, b):
+        self.original_x_shape = x.shape
         if x.ndim != 2:  # images (N, C, H, W) as rows (N, C·H·W)
             x = F.reshape(x, (x.shape[0], math.prod(x.shape[1:])))
+        self.x = value_of(x)
         return x @ W + b
 
 
 class Relu(Layer):
     """out = max(x, 0);   ∂L/∂x = ∂L/∂out · [x > 0]."""
 
+    _input = None  # the latest input's value
+
     def graph(self, x):
+        self._input = value_of(x)
         return F.relu(x)
+
+    @property
+    def mask(self):
+        """The book's mask: True where the latest x ≤ 0 (where out and ∂L/∂x are 0);
+        None before the first call. Computed when read."""
+        return None if self._input is None else self._input <= 0
 
 
 class Sigmoid(Layer):
-    """out = 1 / (1 + e^−x);   ∂L/∂x = ∂L/∂out · out (1 − out)   (the fused node)."""
+    """out = 1 / (1 + e^−x);   ∂L/∂x = ∂L/∂out · out (1 − out)   (the fused node).
+    ``out`` holds the latest output's value, as in the book."""
+
+    out = None
 
     def graph(self, x):
-        return sigmoid(x)
+        out = sigmoid(x)
+        self.out = value_of(out)
+        return out
 
 
 class SoftmaxWithLoss(Layer):
@@ -52,10 +73,22 @@ class SoftmaxWithLoss(Layer):
     one-hot (N, classes);   ∂L/∂x = (softmax(x) − t) / N   (the fused node).
 
     Standalone: ``loss = layer.forward(x, t)``, ``dx = layer.backward()`` (dout = 1).
+    As in the book, ``loss`` and ``t`` hold the latest loss and targets, ``y`` the
+    softmax of the latest scores.
     """
 
+    loss = t = _scores = None
+
     def graph(self, x, t):
-        return softmax_with_loss(x, t)
+        loss = softmax_with_loss(x, t)
+        self._scores, self.t, self.loss = value_of(x), value_of(t), value_of(loss)
+        return loss
+
+    @property
+    def y(self):
+        """softmax(x) of the latest scores x (N, classes); None before the first call.
+        Computed when read."""
+        return None if self._scores is None else softmax(self._scores).data
 
 
 class Dropout(Layer):
@@ -64,10 +97,12 @@ class Dropout(Layer):
 
     ``rng``: a ``numpy.random.Generator``; by default the global ``np.random``, so
     ``np.random.seed`` makes the masks repeatable, as in DLFS, on any device (the
-    mask is drawn by numpy and copied to x's device).
+    mask is drawn by numpy and copied to x's device). ``mask`` holds the latest
+    training call's mask (True: kept), as in the book.
     """
 
     uses_train_flg = True
+    mask = None
 
     def __init__(self, dropout_ratio=0.5, rng=None):
         self.dropout_ratio = dropout_ratio
@@ -77,8 +112,8 @@ class Dropout(Layer):
         if not train_flg:
             return x * (1.0 - self.dropout_ratio)
         refuse_in_compile("Dropout draws a new mask on every call in training")
-        keep = to_device(self.rng.random(x.shape) > self.dropout_ratio, x.device)
-        return x * get_namespace(keep).astype(keep, x.dtype)
+        self.mask = to_device(self.rng.random(x.shape) > self.dropout_ratio, x.device)
+        return x * get_namespace(self.mask).astype(self.mask, x.dtype)
 
     def training_state(self):
         """The state of ``rng``, which decides the next masks."""
@@ -100,6 +135,8 @@ class BatchNormalization(Layer):
     Training uses the batch mean μ and biased variance σ², and updates the running
     statistics: running = momentum · running + (1 − momentum) · batch (they start at
     zero). Test mode (``train_flg=False``) uses the running statistics instead.
+    ``dgamma``, ``dbeta``: the gradients of the latest backward (or model
+    ``gradient``), as in the book.
     """
 
     param_names = ("gamma", "beta")
@@ -109,6 +146,7 @@ class BatchNormalization(Layer):
     def __init__(self, gamma, beta, momentum=0.9, running_mean=None, running_var=None):
         self.gamma, self.beta, self.momentum = gamma, beta, momentum
         self.running_mean, self.running_var = running_mean, running_var
+        self.dgamma = self.dbeta = None
 
     def graph(self, x, gamma, beta, train_flg=True):
         n = x.shape[0]
