@@ -11,17 +11,13 @@ Call backward() in the file to see the gradients in red under the values.
   graphgrad draw examples/two_layer_net.py --collapse --format dot
 """
 import argparse
-import runpy
 import sys
 from pathlib import Path
 
 import graphgrad as gg
 import viz
 from viz.files import FORMATS
-
-
-class UsageError(Exception):
-    """A problem with what the command was given: reported without a traceback, exit 2."""
+from .script import UsageError, run_script
 
 
 def add_parser(parser):
@@ -56,9 +52,7 @@ def run(args):
 
 def find_target(file):
     """Run ``file`` and return what it asks to draw: ``out``, else its last Tensor."""
-    if not file.is_file():
-        raise UsageError(f"{file}: no such file")
-    namespace = runpy.run_path(str(file), run_name="__graphgrad_draw__")
+    namespace = run_script(file, "__graphgrad_draw__")
     if "out" in namespace:
         out = namespace["out"]
         if not _drawable(out):
