@@ -257,9 +257,7 @@ class Writer:
         backward (see ``ops.SAVED``), or None when ``array`` is no such value."""
         if id(array) not in self.saved:
             return None
-        node, attr = self.saved[id(array)]
-        if id(array) not in self.recomputed:
-            prefix, self.g.prefix = self.g.prefix, self.labels.get(node.scope, "")
+        if id(array) not in self.recomputed:  # in the scope of its first user
+            node, attr = self.saved[id(array)]
             self.recomputed[id(array)] = SAVED[type(node), attr](self, node)
-            self.g.prefix = prefix
         return self.recomputed[id(array)]
