@@ -309,3 +309,29 @@ def test_import_graphgrad_does_not_import_onnx():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_gradient_of_a_recorded_gradient(tmp_path):
+    # fn differentiates itself (create_graph): the export differentiates that again,
+    # through PoolScatter's backward, PoolGather, at MaxPool's recomputed positions
+    def penalty(x):
+        pooled = gg.nodes.MaxPool(2, 2, stride=2)(x)
+        (g,) = gg.grad(gg.sum(pooled * pooled * pooled), x, create_graph=True)
+        return gg.sum(g * g)
+
+    x = gg.tensor(np.random.default_rng(7).normal(size=(1, 1, 4, 4)), name="x")
+    model, session = export_checked(tmp_path, penalty, [x], gradients=True)
+    assert {"Gather", "ScatterElements"} <= {n.op_type for n in model.graph.node}
+    values = np.random.default_rng(8).normal(size=(1, 1, 4, 4))
+    y = gg.tensor(values)
+    value = penalty(y)
+    out = run(session, values)
+    assert_close(out["output"], value.data)
+    assert_close(out["grad_x"], gg.grad(value, y)[0].data)
+
+
+def test_a_move_to_the_same_device_is_the_identity(tmp_path):
+    model, session = export_checked(tmp_path, lambda x: gg.functions.to_device(x, "cpu") * 2,
+                                    [np.arange(3.0)])
+    assert "Identity" in {n.op_type for n in model.graph.node}
+    assert_close(run(session, np.ones(3))["output"], np.full(3, 2.0))

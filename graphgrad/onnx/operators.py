@@ -8,6 +8,8 @@ operators build graphgrad nodes (``Add`` → ``gg.add``, ``Slice`` → ``getitem
 node); the others (comparisons, Cast to bool or int, OneHot) have zero gradient
 and are computed in numpy on the values, so the graph is rebuilt on every call.
 """
+import math
+
 import numpy as np
 from onnx import helper
 
@@ -51,7 +53,10 @@ def reshape(inputs, attrs, outputs):
     x, shape = inputs[0], ints(inputs[1])
     if not attrs.get("allowzero", 0):
         shape = [np.shape(x)[i] if side == 0 else side for i, side in enumerate(shape)]
-    return F.reshape(x, tuple(np.empty(np.shape(x)).reshape(shape).shape))
+    if -1 in shape:  # the side that makes the size match
+        known = math.prod(side for side in shape if side != -1)
+        shape[shape.index(-1)] = math.prod(np.shape(x)) // known
+    return F.reshape(x, tuple(shape))
 
 
 def transpose(inputs, attrs, outputs):
@@ -67,7 +72,7 @@ def expand(inputs, attrs, outputs):
 def slice_(inputs, attrs, outputs):
     """Slice as ``x[start:end:step, …]`` (ONNX clamps as Python does)."""
     x, starts, ends = inputs[0], ints(inputs[1]), ints(inputs[2])
-    ndim = np.ndim(value(x)) if not isinstance(x, Tensor) else x.ndim
+    ndim = _ndim(x)
     axes = ints(inputs[3]) if len(inputs) > 3 and inputs[3] is not None else range(len(starts))
     steps = ints(inputs[4]) if len(inputs) > 4 and inputs[4] is not None else [1] * len(starts)
     index = [slice(None)] * ndim
