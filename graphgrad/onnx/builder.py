@@ -9,7 +9,6 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-BOOL = np.dtype(bool)
 INT64 = np.dtype(np.int64)
 
 
@@ -21,15 +20,17 @@ class Builder:
         self.nodes = []
         self.initializers = []
         self.dtypes = {}  # value name -> numpy dtype
+        self.casts = {}  # (value name, dtype) -> the name of its Cast
         self.taken = set()  # node and value names in use
+        self.suffixes = {}  # name -> the last k of the name_k given out
         self.prefix = ""  # "Affine1/": the scope of the node being written
 
     def unique(self, name):
         """``name``, or ``name_1``, ``name_2``, … when it is taken."""
-        candidate, k = name, 0
+        candidate = name
         while candidate in self.taken:
-            k += 1
-            candidate = f"{name}_{k}"
+            self.suffixes[name] = self.suffixes.get(name, 0) + 1
+            candidate = f"{name}_{self.suffixes[name]}"
         self.taken.add(candidate)
         return candidate
 
@@ -84,7 +85,10 @@ class Builder:
         dtype = np.dtype(dtype)
         if self.dtypes[name] == dtype:
             return name
-        return self.op("Cast", [name], dtype=dtype, to=tensor_type(dtype))
+        if (name, dtype) not in self.casts:  # one Cast per value and dtype
+            self.casts[name, dtype] = self.op("Cast", [name], dtype=dtype,
+                                              to=tensor_type(dtype))
+        return self.casts[name, dtype]
 
     def reduce(self, op_type, name, axes, keepdims):
         """``op_type`` (ReduceSum, ReduceMean, ReduceMax) over ``axes`` (None: all).

@@ -26,7 +26,8 @@ def export(fn, example_inputs, path, *, input_names=None, output_names=None,
     """Record ``fn(*example_inputs)`` and write it to ``path`` as an ONNX model.
 
     ``example_inputs``: a tuple of arrays, numbers or tensors; each becomes a graph
-    input of its shape and dtype (integer labels included). A tensor that requires
+    input of its shape and dtype (integer labels included): shapes are fixed at the
+    examples'. A tensor that requires
     grad is an input whose gradient ``gradients=True`` exports. ``fn`` returns a
     Tensor or a tuple of them: the graph's outputs. Names: ``input_names`` /
     ``output_names``, else the tensors' names, else ``input_<i>`` / ``output``
@@ -116,8 +117,8 @@ class Recording:
         return list(seen.values())
 
     def is_input(self, t):
+        """Whether ``t`` is one of the example inputs (compared by identity)."""
         return any(t is x for x in self.inputs)
-
 
     def check_backward(self, node):
         """Raise UnsupportedOperationError if ``node``'s backward cannot be exported."""
