@@ -207,7 +207,7 @@ def seed_for(root, grad, caller="backward"):
     ``caller`` ("backward" or "grad") opens the error messages."""
     if grad is None and type(root._data) in _FLOAT_SCALARS and root.requires_grad:
         return root._data.dtype.type(1)  # a loss: 0.4 µs (the general path: 1.8 µs)
-    xp = get_namespace(root.data)
+    xp = get_namespace(root._data)
     if not xp.isdtype(root.dtype, "real floating"):
         raise RuntimeError(
             f"{caller}{_label(root)}: output dtype {root.dtype} (shape {root.shape}) is "
@@ -217,7 +217,7 @@ def seed_for(root, grad, caller="backward"):
             f"{caller}{_label(root)}: the output ({root.dtype}, shape {root.shape}) does "
             f"not require grad (it was made from constants, or under no_grad())")
     if grad is None:
-        ones = xp.ones_like(root.data)
+        ones = xp.ones_like(root._data)
         return ones[()] if ones.ndim == 0 else ones  # a scalar stays a numpy scalar
     grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)
     if shape_of(grad) != root.shape:

@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import graphgrad as gg
-from graphgrad.nodes import Sigmoid, SoftmaxWithLoss
+from graphgrad.nodes import OneHot, Sigmoid, SoftmaxWithLoss
 from graphgrad.testing import gradcheck
 
 Y_RIGHT = [0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]
@@ -164,6 +164,22 @@ def test_second_derivative_of_fused_softmax_with_loss_matches_composite():
         (hv,) = gg.grad(gg.sum(g * np.arange(6.0).reshape(2, 3)), x)
         hessian_vector.append(hv.data)
     np.testing.assert_allclose(hessian_vector[0], hessian_vector[1], rtol=1e-7, atol=1e-15)
+
+
+@pytest.mark.parametrize("targets", [np.array([1, 2]), np.eye(3)[[0, 2]]],
+                         ids=["labels", "one-hot"])
+def test_recorded_backward_of_softmax_with_loss_reads_its_targets_through_a_node(targets):
+    # a traced recording (gg.compile, onnx.export) must see the targets in the
+    # backward graph, not one-hot rows computed from this call's values
+    x = gg.tensor(np.random.default_rng(3).normal(size=(2, 3)))
+    t = gg.tensor(targets, requires_grad=False)
+    with gg.Tape(trace=[x, t]) as tape:
+        (g,) = gg.grad(gg.softmax_with_loss(x, t), x, create_graph=True)
+    (one_hot,) = [node for node in tape.nodes if isinstance(node, OneHot)]
+    assert one_hot.inputs[0] is t
+    probabilities = np.exp(x.data) / np.exp(x.data).sum(axis=1, keepdims=True)
+    rows = np.eye(3)[targets] if targets.ndim == 1 else targets
+    np.testing.assert_allclose(g.data, (probabilities - rows) / 2, rtol=1e-12)
 
 
 def test_bad_labels_name_the_op():

@@ -63,3 +63,9 @@ def test_api_reference_documents_the_public_api(site):
     assert "gradcheck" in page(site, "api/testing")
     assert "load_mnist" in page(site, "api/datasets")
     assert "animate" in page(site, "api/viz")
+
+
+def test_onnx_page_shows_the_exported_model_and_its_reference(site):
+    text = page(site, "onnx")
+    assert "onnxruntime accuracy" in text and "grad_Affine1.W" in text
+    assert "graphgrad.onnx.export.export" in text and "UnsupportedOperationError" in text

@@ -2,14 +2,15 @@
 import argparse
 import sys
 
-from . import demo, draw, train
+from . import demo, draw, export, train
 
-COMMANDS = {"demo": demo, "draw": draw, "train": train}
+COMMANDS = {"demo": demo, "draw": draw, "export": export, "train": train}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="graphgrad", description="graphgrad: draw, train and demo the autodiff engine")
+        prog="graphgrad",
+        description="graphgrad: draw, train, export and demo the autodiff engine")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module in COMMANDS.items():
         module.add_parser(sub.add_parser(name, help=module.__doc__.splitlines()[0]))

@@ -12,22 +12,13 @@ If the file raises, its traceback is shown (from its own first line on), exit 1.
   graphgrad draw examples/two_layer_net.py --collapse --format dot
 """
 import argparse
-import runpy
 import sys
-import traceback
 from pathlib import Path
 
 import graphgrad as gg
 import viz
 from viz.files import FORMATS
-
-
-class UsageError(Exception):
-    """A problem with what the command was given: reported without a traceback, exit 2."""
-
-
-class ScriptError(Exception):
-    """The file to draw raised an exception: reported with its traceback, exit 1."""
+from .script import ScriptError, UsageError, run_script
 
 
 def add_parser(parser):
@@ -75,9 +66,7 @@ def output_and_format(args):
 
 def find_target(file):
     """Run ``file`` and return what it asks to draw: ``out``, else its last Tensor."""
-    if not file.is_file():
-        raise UsageError(f"{file}: no such file")
-    namespace = run_script(file)
+    namespace = run_script(file, "__graphgrad_draw__")
     if "out" in namespace:
         out = namespace["out"]
         if not _drawable(out):
@@ -89,24 +78,6 @@ def find_target(file):
         raise UsageError(f"{file} defines no Tensor at module level; assign the result "
                          f"to a variable named `out`")
     return tensors[-1]
-
-
-def run_script(file):
-    """Run ``file`` as a module named __graphgrad_draw__ and return its namespace;
-    an exception it raises becomes a ScriptError holding its traceback."""
-    try:
-        return runpy.run_path(str(file), run_name="__graphgrad_draw__")
-    except Exception as error:
-        raise ScriptError(script_traceback(error, str(file))) from None
-
-
-def script_traceback(error, filename):
-    """``error``'s traceback as Python prints it, from the first frame in ``filename``
-    on (the frames of this command and of runpy left out)."""
-    tb = error.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename != filename:
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(error), error, tb))
 
 
 def _drawable(value):

@@ -163,7 +163,7 @@ class Pow(Node):
 
     def log_base(self):
         """x, but 1 where x = 0 and y ≥ 0: the argument of log in ∂z/∂y = z · log x."""
-        x, y = value_of(self.x), value_of(self.y)
-        if isinstance(x, _SCALARS) and x != 0:  # 2 ** y: log 2 is finite
+        x = value_of(self.x)
+        if isinstance(x, _SCALARS) and x != 0:  # 2 ** y: log 2 is finite (y unread)
             return self.x
-        return self.x + zero_one((x == 0) & (y >= 0), self.out)
+        return self.x + zero_one((x == 0) & (value_of(self.y) >= 0), self.out)

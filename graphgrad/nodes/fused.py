@@ -77,7 +77,10 @@ class SoftmaxWithLoss(Node):
     def backward(self, dout):
         if isinstance(dout, Tensor):  # create_graph: let softmax(x) be differentiated
             from ..activations import softmax
-            return (softmax(self.x) - one_hot(self.x, self.t)) * (dout / self.n), None
+            # the rows by a node on the targets, so a traced recording (gg.compile,
+            # onnx.export) recomputes them from new labels
+            targets = OneHot(self.x._data)(self.inputs[1])
+            return (softmax(self.x) - targets) * (dout / self.n), None
         t = label_rows(self.t, self.y) if self.labels else self.t
         return (self.y - t) * (dout / self.n), None
 
