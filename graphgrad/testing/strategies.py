@@ -160,9 +160,10 @@ def expressions(shapes, max_ops=6, ops=None, smooth=False, input_bound=3.0, extr
     1 to ``max_ops`` operations drawn from ``ops`` (default: ``OPS``, every primitive,
     and the names of ``extra_ops``; with ``smooth=True`` only the twice-differentiable
     ones, ``SMOOTH_OPS``), and reuses intermediates (diamonds). ``extra_ops`` are a
-    user's own operations (``ExtraOp``), mixed in beside the built-in ones. Every input is used; values nobody consumed are
-    added into the output, which may have any shape. Sides may be 0 (``(0, 3)``): a
-    max or a mean then reduces only nonempty axes, so that every value stays finite.
+    user's own operations (``ExtraOp``), mixed in beside the built-in ones. Every
+    input is used; values nobody consumed are added into the output, which may have
+    any shape. Sides may be 0 (``(0, 3)``): a max or a mean then reduces only
+    nonempty axes, so that every value stays finite.
 
     Operations stay in their domains and bounded for inputs in
     ``[-input_bound, input_bound]``: ``exp(tanh(x))``, ``log(x*x + 1)``,
