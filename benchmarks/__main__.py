@@ -23,7 +23,8 @@ from .timing import run_suite
 
 SUITES = ["scalar_graph", "scalar_graph:run_dezero", "scalar_graph:run_torch",
           "scalar_graph:run_flat", "mlp_step",
-          "fused_vs_composite", "fan_out", "deep_chain", "memory_flat", "viz_draw"]
+          "fused_vs_composite", "fan_out", "deep_chain", "memory_flat", "viz_draw",
+          "gradcheck_fast"]
 
 
 def machine():

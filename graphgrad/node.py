@@ -127,6 +127,14 @@ class Node:
             values[self.saved_output] = self._output()
         return values
 
+    def kinks(self, *inputs):
+        """Where the node is not differentiable, for its input values ``inputs``: None
+        for a node smooth everywhere; else an array of signed distances d whose sign
+        tells the piece of the function each element is on (relu: d = x, a kink at
+        0). A central difference whose x ± h change the sign of some d stepped across
+        a kink (``graphgrad.testing.kinks``)."""
+        return None
+
     def __repr__(self):
         return f"<{self.name} {self.op!r}>"
 

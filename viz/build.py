@@ -19,7 +19,7 @@ from collections import defaultdict
 import graphviz
 
 from .graph import collect, is_constant, name_of, output_of
-from .labels import edge_label, escape, html_label, value
+from .labels import edge_label, escape, html_label, note_lines, value
 
 FONT = {"fontname": "Helvetica"}
 GRAPH = FONT | {"nodesep": "0.25", "ranksep": "0.45", "ordering": "in"}  # operands top-down
@@ -49,20 +49,25 @@ def draw(target, *, grads=True, expand=True, rankdir="LR"):
     return build(collect(target), grad_color, expand=expand, rankdir=rankdir)
 
 
-def build(graph, grad_color, *, expand=True, rankdir="LR", highlight=None):
+def build(graph, grad_color, *, expand=True, rankdir="LR", highlight=None, marks=None):
     """The Digraph of a ``Graph``.
 
     ``grad_color(tensor)`` is the colour of that tensor's gradient, or None to leave it
-    out; ``highlight`` is a node to fill in yellow (the current step of an animation).
+    out; ``highlight`` is a node to fill in yellow (the current step of an animation);
+    ``marks`` maps a node to ``(fill colour, {input position: note})``: the node is
+    filled, and each note is written in red on the edge of that input (gradcheck's
+    blamed node, with backward vs numeric on its inputs).
     """
-    return _Drawing(graph, grad_color, expand, highlight).digraph(rankdir)
+    return _Drawing(graph, grad_color, expand, highlight, marks or {}).digraph(rankdir)
 
 
 class _Drawing:
     """The statements of one drawing: nodes grouped by cluster, then edges."""
 
-    def __init__(self, graph, grad_color, expand, highlight):
+    def __init__(self, graph, grad_color, expand, highlight, marks):
         self.graph, self.grad_color, self.expand = graph, grad_color, expand
+        self.marks = marks
+        self.notes = {}  # (tensor, head id) -> note on that edge
         self.made_by = {output_of(node): node for node in graph.nodes}
         self.results = set(graph.outputs)
         self.node_ids = {node: i for i, node in enumerate(graph.nodes)}
@@ -99,7 +104,9 @@ class _Drawing:
     def add_node(self, node):
         top, head = self.group(node), self.head(node)
         if top is None:
-            self.place(self.cluster(node), head, OP | {"label": html_label(escape(node.op))})
+            fill = {"fillcolor": self.marks[node][0]} if node in self.marks else {}
+            self.place(self.cluster(node), head,
+                       OP | {"label": html_label(escape(node.op))} | fill)
         elif head not in self.boxes:
             self.boxes.add(head)
             self.place(None, head,
@@ -121,7 +128,10 @@ class _Drawing:
         for node in self.graph.nodes:
             head = self.head(node)
             boxed = self.group(node) is not None
-            for x in node.inputs:
+            notes = self.marks[node][1] if node in self.marks else {}
+            for position, x in enumerate(node.inputs):
+                if position in notes:
+                    self.notes[x, head] = notes[position]
                 if self.crosses(x, node) and not (boxed and head in uses.get(x, ())):
                     uses[x].append(head)  # into a box: one edge per tensor
                     home.setdefault(x, self.cluster(node))
@@ -152,14 +162,21 @@ class _Drawing:
             return
         producer = self.made_by.get(x)
         name = name_of(x) if producer is not None and x not in self.results else None
-        label = {"label": edge_label(x, self.grad_color(x), name)}
         if len(heads) == 1:
-            self.edges.append((tail, heads[0], label))
+            note = self.notes.get((x, heads[0]))
+            self.edges.append((tail, heads[0], {"label": edge_label(
+                x, self.grad_color(x), name, note)}))
             return
         junction = f"j{next(self.counter)}"
         self.place(None if producer is None else self.cluster(producer), junction, JUNCTION)
+        label = {"label": edge_label(x, self.grad_color(x), name)}
         self.edges.append((tail, junction, label | {"arrowhead": "none"}))
-        self.edges.extend((junction, head, {}) for head in heads)
+        self.edges.extend((junction, head, self.note_label(x, head)) for head in heads)
+
+    def note_label(self, x, head):
+        """The label of the edge from a junction: the note on it, if any."""
+        note = self.notes.get((x, head))
+        return {} if note is None else {"label": html_label(*note_lines(note))}
 
     def digraph(self, rankdir):
         dot = graphviz.Digraph(graph_attr=GRAPH | {"rankdir": rankdir},

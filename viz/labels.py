@@ -60,11 +60,16 @@ def html_label(*lines):
     return f"<{text}>" if text else ""
 
 
-def edge_label(tensor, grad_color=None, name=None):
+def edge_label(tensor, grad_color=None, name=None, note=None):
     """The forward value (``name = value`` given a name) over the gradient, in
-    ``grad_color`` (no gradient line when None)."""
+    ``grad_color`` (no gradient line when None), over a ``note`` in red, if any."""
     text = value(tensor.data) if name is None else f"{name} = {value(tensor.data)}"
     lines = [escape(text)]
     if grad_color is not None:
         lines.append(f'<FONT COLOR="{grad_color}">{escape(value(tensor.grad))}</FONT>')
-    return html_label(*lines)
+    return html_label(*lines, *note_lines(note))
+
+
+def note_lines(note):
+    """A note (plain text, may hold newlines) as red label lines; none for None."""
+    return [] if note is None else [f'<FONT COLOR="red">{escape(note)}</FONT>']

@@ -12,6 +12,7 @@ the backward pass is itself recorded and can be differentiated again:
 """
 from ..backend import get_namespace, shape_of
 from ..node import Node
+from .reduction import max_margin
 from ..tensor import Tensor
 
 
@@ -155,6 +156,13 @@ class MaxPool(PoolGather):
             self.arg = xp.where(value > y, k, self.arg)
             y = xp.maximum(y, value)
         return y
+
+    def kinks(self, x):
+        """d = each window element − the largest other one of its window (the kinks
+        of max: ``max_margin``), shaped (N, C, OH, OW, PH·PW)."""
+        view = windows(x, self.pool_h, self.pool_w, self.stride, self.pad)
+        flat = get_namespace(x).reshape(view, shape_of(view)[:4] + (-1,))
+        return max_margin(flat, -1)
 
 
 class PoolScatter(Node):

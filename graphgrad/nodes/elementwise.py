@@ -68,6 +68,10 @@ class Relu(Node):
     def backward(self, dout):
         return dout * self.mask
 
+    def kinks(self, x):
+        """d = x: the kink of max(x, 0) is x = 0."""
+        return x
+
 
 class Maximum(Node):
     """z = max(x, y) element-wise;  the gradient goes to the larger input, split
@@ -89,3 +93,7 @@ class Maximum(Node):
         gx = dout * self.x_share
         gy = dout - gx if needs_grad(self, 1) else None  # not for a constant floor
         return sum_to(gx, self.x_shape), sum_to(gy, self.y_shape)
+
+    def kinks(self, x, y):
+        """d = x − y: max(x, y) has its kink where they tie."""
+        return x - y

@@ -92,6 +92,22 @@ class Max(Node):
     def backward(self, dout):
         return get_namespace(dout).reshape(dout, self.kept) * self.share
 
+    def kinks(self, x):
+        """d = x − the largest other element of its slice (``max_margin``)."""
+        return max_margin(x, self.axis)
+
+
+def max_margin(x, axis):
+    """x − the largest *other* element along ``axis``: positive at a slice's unique
+    maximum, negative elsewhere, 0 where the maximum is tied (the kinks of max)."""
+    xp = get_namespace(x)
+    x = xp.asarray(x)
+    top = xp.max(x, axis=axis, keepdims=True)
+    is_top = x == top
+    ties = xp.sum(xp.astype(is_top, x.dtype), axis=axis, keepdims=True) > 1
+    runner_up = xp.max(xp.where(is_top, -math.inf, x), axis=axis, keepdims=True)
+    return x - xp.where(is_top & ~ties, runner_up, top)
+
 
 class SumTo(Node):
     """y = x summed down to ``shape`` (undoing a broadcast);  ∂L/∂x = ∂L/∂y broadcast."""

@@ -2,52 +2,34 @@
 
 * ``numerical_gradient(f, x)`` — the DLFS central difference over an N-d array;
 * ``gradcheck(fn, inputs)`` — backprop against central differences, or a
-  ``GradcheckError`` naming the input, the element and both values;
+  ``GradcheckError`` naming the input, the element and both values, the node to
+  blame and the line that recorded it, with a drawing of the failing graph;
+  ``fast=True`` checks along random directions first;
 * ``gradgradcheck(fn, inputs)`` — the same for second derivatives;
 * ``backprop_gradients(fn, *values)`` — ∂ Σ fn / ∂ each value, as arrays;
 * ``graphgrad.testing.strategies`` — hypothesis strategies for arrays, tensors and
   random expression graphs.
 * ``graphgrad.testing.differential`` — those expression graphs checked against
   numpy, HIPS autograd and central differences.
+
+How a failure is diagnosed, one module each: ``elementwise`` (the comparison),
+``kinks`` (steps across a non-differentiable point), ``evidence`` (the error by eps),
+``blame`` (each node checked on its own), ``report`` (the drawing, hypothesis notes),
+``fast`` (random directions).
 """
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..autograd import grad
-from ..backend import get_namespace, to_device, to_numpy
+from ..backend import get_namespace, to_numpy
 from ..tensor import Tensor, tensor
+from . import blame, elementwise, evidence, fast, report
+from .numeric import numerical_gradient
+from .probe import Probe
 
-
-def numerical_gradient(f, x, h=1e-4):
-    """∂f/∂x by central differences: (f(x + h·eᵢ) − f(x − h·eᵢ)) / 2h for each element.
-
-    ``f(x)`` returns a number; ``x`` is a float array (numpy, or of any registered
-    device) perturbed in place and restored afterwards, as in DLFS. ``f`` may ignore
-    its argument and read ``x`` elsewhere (a network's weights), so ``x`` is never
-    replaced by a float copy: an integer or bool ``x``, which cannot hold x ± h, is a
-    TypeError. h = 1e-4 (DLFS's) suits float64 and float32; float16 rounds 1 ± h to 1.
-    """
-    _require_float(x)
-    grad_ = get_namespace(x).zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        original = x[idx]
-        try:
-            x[idx] = original + h
-            f_plus = float(f(x))
-            x[idx] = original - h
-            f_minus = float(f(x))
-        finally:
-            x[idx] = original
-        grad_[idx] = (f_plus - f_minus) / (2 * h)
-    return grad_
-
-
-def _require_float(x):
-    """TypeError unless ``x`` is a float array, naming its dtype and shape."""
-    if not get_namespace(x).isdtype(x.dtype, "real floating"):
-        raise TypeError(
-            f"numerical_gradient: x has dtype {x.dtype} and shape {tuple(x.shape)}; it is "
-            f"perturbed in place by ±h, which {x.dtype} cannot hold: pass a float array "
-            f"(x.astype(float))")
+__all__ = ["GradcheckError", "backprop_gradients", "check_float32", "gradcheck",
+           "gradgradcheck", "numerical_gradient"]
 
 
 def backprop_gradients(fn, *values):
@@ -69,10 +51,17 @@ def check_float32(fn, x, rtol=1e-6):
 
 
 class GradcheckError(AssertionError):
-    """Backprop and central differences disagree."""
+    """Backprop and central differences disagree. The message names the input and the
+    element, then the node to blame; ``drawing`` is the path of the drawing of the
+    failing graph (None while hypothesis is still shrinking)."""
+
+    def __init__(self, message, drawing=None):
+        super().__init__(message)
+        self.drawing = drawing
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, *, fast=False,
+              report_dir=None):
     """Check backprop of ``fn(*inputs)`` against central differences; return True.
 
     The output is projected on a fixed random direction ``v`` (so ``fn`` may return
@@ -83,30 +72,42 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     affine function) has backprop gradient 0, checked like any other. Inputs that do
     not require grad (integer labels, constants) are passed through unchecked.
 
+    ``fast=True`` compares, per input, ⟨∂(v·fn)/∂x, u⟩ with the central difference
+    of v·fn along a few random unit directions u: two evaluations of ``fn`` per
+    direction instead of two per element. An input where they disagree is checked
+    element by element, and that check decides (``fast``).
+
+    An element whose step x ± eps crosses a kink of any node of the graph (relu at 0,
+    a tie in max or maximum: ``kinks``) is checked one-sided, or skipped where both
+    sides cross: never reported as a wrong gradient.
+
+    On a mismatch, ``GradcheckError`` says, one line each: the input, element and both
+    values; the error at that element for eps = 1e-3 … 1e-6 and its order in eps
+    (``evidence``); the node to blame, from a check of every node on its own
+    (``blame``); and the path of a drawing of the graph with that node in red, in
+    ``report_dir`` (else ``$GRAPHGRAD_REPORT_DIR``, else a temporary directory; see
+    ``report``). Only a failing check spends time on these.
+
     The check runs in float64: float32 and float16 inputs are upcast (``fn`` gets
     float64 copies, with the same name, ``requires_grad`` and device), as central
     differences in float32 are too coarse for these tolerances; ``check_float32``
     tests that an op keeps float32. Inputs may live on any device; the central
     differences are taken on the host.
     """
-    inputs = [_in_float64(x if isinstance(x, Tensor) else tensor(x)) for x in inputs]
-    out = fn(*inputs)
-    v = _direction(out, seed)
-    checked = [x for x in inputs if x.requires_grad]
-    analytic = iter(_backprop(out, checked, v))  # in the order of ``checked``
-    for i, x in enumerate(inputs):
-        if x.requires_grad:
-            _compare(fn, inputs, x, i, next(analytic), v, eps, atol, rtol)
-    return True
+    check = _Check(fn, fn, 1, eps, atol, rtol, seed, fast, report_dir)
+    return check.run(inputs)
 
 
-def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, *, fast=False,
+                  report_dir=None):
     """Check second derivatives: ``gradcheck`` of the first derivatives of ``fn``,
     as computed by ``grad(..., create_graph=True)`` (projected on fixed random
     directions, so the result is one number whose gradient is a Hessian product).
     Where ``fn`` is affine its first derivatives are constants, recorded by nothing:
     their backprop gradient 0 is checked against central differences all the same.
-    As in ``gradcheck``, float32 and float16 inputs are checked in float64."""
+    As in ``gradcheck``, float32 and float16 inputs are checked in float64. On a
+    mismatch the blame checks each node of ``fn``'s graph and its backward as
+    recorded with ``create_graph``."""
     def first_derivatives(*xs):
         out = fn(*xs)
         wrt = [x for x in xs if x.requires_grad]
@@ -116,7 +117,83 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             total = total + (g * _direction(g, seed + 1 + k)).sum()
         return total
 
-    return gradcheck(first_derivatives, inputs, eps, atol, rtol, seed)
+    check = _Check(first_derivatives, fn, 2, eps, atol, rtol, seed, fast, report_dir)
+    return check.run(inputs)
+
+
+@dataclass
+class _Check:
+    """One gradcheck: of ``fn``; on failure the nodes of ``blamed`` (fn itself, or
+    gradgradcheck's fn) are checked locally, to ``order`` 1 or 2."""
+
+    fn: object
+    blamed: object
+    order: int
+    eps: float
+    atol: float
+    rtol: float
+    seed: int
+    fast: bool
+    report_dir: object
+
+    def run(self, inputs):
+        inputs = [_in_float64(x if isinstance(x, Tensor) else tensor(x)) for x in inputs]
+        out = self.fn(*inputs)
+        v = _direction(out, self.seed)
+        checked = [x for x in inputs if x.requires_grad]
+        analytic = iter(_backprop(out, checked, v))  # in the order of ``checked``
+        rng = np.random.default_rng(self.seed)
+        for i, x in enumerate(inputs):
+            if x.requires_grad:
+                probe = Probe(self.fn, inputs, x, v)
+                self.compare(probe, i, next(analytic), inputs, rng)
+        return True
+
+    def compare(self, probe, position, analytic, inputs, rng):
+        """Raise GradcheckError where input ``position`` fails (fast: unless it
+        agrees along random directions)."""
+        if self.fast and fast.agrees(probe, analytic, rng, self.eps, self.atol, self.rtol):
+            return
+        if np.shape(analytic) != probe.base.shape:
+            self.fail(inputs, f"gradcheck: input {position} has shape {probe.base.shape} "
+                              f"but its backprop gradient has shape {np.shape(analytic)}")
+        numeric = numerical_gradient(probe, probe.base.copy(), self.eps)
+        mismatch = elementwise.compare(probe, position, analytic, numeric, self.eps,
+                                       self.atol, self.rtol)
+        if mismatch is not None:
+            self.fail(inputs, mismatch.headline(), mismatch)
+
+    def fail(self, inputs, headline, mismatch=None):
+        """Raise the GradcheckError: the headline, then (unless hypothesis is still
+        searching) the evidence, the skipped kinks, the blame and the drawing."""
+        if report.searching():
+            raise GradcheckError(headline)
+        lines = [headline]
+        if mismatch is not None:
+            lines.append(evidence.describe(mismatch.probe, mismatch.index, mismatch.analytic))
+            lines += _skipped(mismatch.skipped)
+        verdict = blame.verdict(self.blamed, inputs, self.order, self.eps, self.atol,
+                                self.rtol, self.seed)
+        lines += verdict.lines()
+        try:
+            drawing = report.draw(verdict, self.report_dir)
+            lines.append(f"drawing: {drawing}")
+        except Exception as error:  # noqa: BLE001  (the failure must still be reported)
+            drawing = None
+            lines.append(f"drawing: not written ({type(error).__name__}: {error})")
+        text = "\n".join(lines)
+        report.note(text)
+        raise GradcheckError(text, drawing)
+
+
+def _skipped(skipped, shown=3):
+    """The line listing elements skipped at kinks (none when there are none)."""
+    if not skipped:
+        return []
+    listed = "; ".join(f"{index}: {kink}" for index, kink in skipped[:shown])
+    more = f"; and {len(skipped) - shown} more" if len(skipped) > shown else ""
+    return [f"skipped {len(skipped)} element{'s' * (len(skipped) != 1)} at kinks, "
+            f"checked no further: {listed}{more}"]
 
 
 def _in_float64(x):
@@ -145,31 +222,3 @@ def _direction(like, seed):
     xp = get_namespace(like.data)
     v = xp.astype(xp.from_numpy(v), like.dtype)
     return v[()] if v.ndim == 0 else v
-
-
-def _compare(fn, inputs, x, position, analytic, v, eps, atol, rtol):
-    original, device = x.data, x.device
-    base = np.array(to_numpy(original))  # a host copy to perturb
-    v = np.asarray(to_numpy(v))
-
-    def projected(values):
-        value = values.reshape(base.shape) if base.ndim else values[()]
-        x.data = to_device(value, device)
-        return float(np.sum(np.asarray(to_numpy(fn(*inputs).data)) * v))
-
-    try:
-        numeric = numerical_gradient(projected, base.copy(), eps)
-    finally:
-        x.data = original
-    if np.shape(analytic) != base.shape:
-        raise GradcheckError(
-            f"gradcheck: input {position} has shape {base.shape} but its backprop "
-            f"gradient has shape {np.shape(analytic)}")
-    bad = ~(np.abs(analytic - numeric) <= atol + rtol * np.abs(numeric))
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        name = f" {x.name!r}" if x.name is not None else ""
-        raise GradcheckError(
-            f"gradcheck: input {position}{name} (shape {base.shape}) at index {idx}: "
-            f"backprop {analytic[idx]!r} vs numerical {numeric[idx]!r} "
-            f"({int(bad.sum())} of {bad.size} elements differ)")

@@ -5,7 +5,9 @@ The same ``Expression`` runs everywhere: its steps call graphgrad's functions, o
 with ``expr(*arrays, namespace=...)``, functions of the same names over numpy
 (``NUMPY``: the reference values) or autograd.numpy (``AutogradReference``: the
 reference derivatives). Each check takes an expression and its input arrays
-(float64) and raises AssertionError where the two sides differ:
+(float64) and raises AssertionError where the two sides differ. (An expression with
+a user's own op, ``ExtraOp``, runs on graphgrad only: the references raise
+NotImplementedError for it, so only ``check_central_differences`` applies.)
 
 * ``check_forward``: the value, against numpy's;
 * ``check_gradients``: ∂⟨v, expr⟩/∂xᵢ for every input xᵢ, against autograd's;

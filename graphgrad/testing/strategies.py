@@ -37,8 +37,8 @@ from .. import functions as F
 from ..tensor import tensor
 
 __all__ = [
-    "OPS", "SMOOTH_OPS", "Expression", "arrays", "broadcastable_shapes", "expressions",
-    "shapes", "shapes_broadcasting_to", "tensors",
+    "OPS", "SMOOTH_OPS", "ExtraOp", "Expression", "arrays", "broadcastable_shapes",
+    "expressions", "shapes", "shapes_broadcasting_to", "tensors",
 ]
 
 
@@ -152,16 +152,18 @@ LIMIT = 100.0  # a step whose values could exceed this in magnitude is passed th
 GOLDEN = (math.sqrt(5) - 1) / 2
 
 
-def expressions(shapes, max_ops=6, ops=None, smooth=False, input_bound=3.0):
+def expressions(shapes, max_ops=6, ops=None, smooth=False, input_bound=3.0, extra_ops=()):
     """Random expression graphs over inputs of ``shapes``, as ``Expression`` objects:
     ``expr(*tensors) -> Tensor``, deterministic and callable any number of times.
 
     ``shapes`` is a list of input shapes (or a strategy of such lists). Each graph has
-    1 to ``max_ops`` operations drawn from ``ops`` (default: ``OPS``, every primitive;
-    with ``smooth=True`` only the twice-differentiable ones, ``SMOOTH_OPS``), and
-    reuses intermediates (diamonds). Every input is used; values nobody consumed are
-    added into the output, which may have any shape. Sides may be 0 (``(0, 3)``): a
-    max or a mean then reduces only nonempty axes, so that every value stays finite.
+    1 to ``max_ops`` operations drawn from ``ops`` (default: ``OPS``, every primitive,
+    and the names of ``extra_ops``; with ``smooth=True`` only the twice-differentiable
+    ones, ``SMOOTH_OPS``), and reuses intermediates (diamonds). ``extra_ops`` are a
+    user's own operations (``ExtraOp``), mixed in beside the built-in ones. Every
+    input is used; values nobody consumed are added into the output, which may have
+    any shape. Sides may be 0 (``(0, 3)``): a max or a mean then reduces only
+    nonempty axes, so that every value stays finite.
 
     Operations stay in their domains and bounded for inputs in
     ``[-input_bound, input_bound]``: ``exp(tanh(x))``, ``log(x*x + 1)``,
@@ -178,30 +180,100 @@ def expressions(shapes, max_ops=6, ops=None, smooth=False, input_bound=3.0):
     """
     if isinstance(shapes, st.SearchStrategy):
         return shapes.flatmap(
-            lambda drawn: expressions(drawn, max_ops, ops, smooth, input_bound))
-    ops = OPS if ops is None else tuple(ops)
-    unknown = [op for op in ops if op not in OPS]
+            lambda drawn: expressions(drawn, max_ops, ops, smooth, input_bound, extra_ops))
+    extras = _extras(extra_ops)
+    known = OPS + tuple(extras)
+    ops = known if ops is None else tuple(ops)
+    unknown = [op for op in ops if op not in known]
     if unknown:
-        raise InvalidArgument(f"expressions: unknown ops {unknown}; choose from {OPS}")
+        raise InvalidArgument(f"expressions: unknown ops {unknown}; choose from {known}")
     if smooth:
-        ops = tuple(op for op in ops if op not in KINKED)
+        kinked = KINKED + tuple(name for name, op in extras.items() if op.kinked)
+        ops = tuple(op for op in ops if op not in kinked)
     if not ops or max_ops < 1:
         raise InvalidArgument("expressions: need max_ops >= 1 and at least one op")
     shapes = [tuple(shape) for shape in shapes]
     if not shapes:
         raise InvalidArgument("expressions: need at least one input shape")
-    return _expressions(shapes, max_ops, ops, float(input_bound))
+    return _expressions(shapes, max_ops, ops, float(input_bound), extras)
 
 
 @st.composite
-def _expressions(draw, shapes, max_ops, ops, input_bound):
+def _expressions(draw, shapes, max_ops, ops, input_bound, extras):
+    """The steps are drawn as a list, one element per operation, so that hypothesis
+    shrinks a failing graph by deleting operations as it deletes list elements."""
     builder = _Builder(draw, shapes, input_bound)
-    for _ in range(draw(st.integers(1, max_ops), label="number of ops")):
-        usable = [op for op in ops if builder.applies(op)]
-        if not usable:
-            break
-        getattr(builder, "op_" + draw(st.sampled_from(usable), label="op"))()
+    draw(st.lists(_operation(builder, ops, extras), min_size=1, max_size=max_ops),
+         label="operations")
     return builder.finish()
+
+
+@st.composite
+def _operation(draw, builder, ops, extras):
+    """Add one operation of ``ops`` to ``builder`` (none where none applies)."""
+    usable = [op for op in ops if op in extras or builder.applies(op)]
+    if not usable:
+        return
+    op = draw(st.sampled_from(usable), label="op")
+    if op in extras:
+        builder.op_extra(extras[op])
+    else:
+        getattr(builder, "op_" + op)()
+
+
+@dataclass(frozen=True)
+class ExtraOp:
+    """A user's own operation for ``expressions(extra_ops=[...])``.
+
+    ``fn(*tensors) -> Tensor`` takes ``arity`` operands of shapes that broadcast
+    together (the same value may come twice) and returns a tensor (a node of the
+    user's, or a composite). ``domain`` says which values it takes, as the built-in
+    ops keep theirs (``log(x*x + 1)``); an operand x is passed as
+
+    * ``"real"``: x itself, any value of the graph;
+    * ``"positive"``: x*x + 0.5, at least 0.5 (a logarithm, a square root, a base);
+    * ``"unit"``: tanh(x), in (−1, 1) (arcsin, or an op that overflows for large x).
+
+    ``bound(*operand_bounds)`` bounds the magnitude of the result from those of the
+    operands (after ``domain``); None, unknown, puts the result through tanh, as any
+    step that may exceed 100. ``kinked=True`` (a kink, like relu) leaves the op out
+    of ``smooth=True`` graphs.
+
+    A user's op runs on graphgrad's tensors only: its steps refuse any other namespace
+    (``expr(*arrays, namespace=...)``) with NotImplementedError, so the differential
+    references (numpy, HIPS autograd) cannot evaluate an expression that uses one;
+    ``gradcheck`` and ``gradgradcheck`` can.
+    """
+
+    name: str
+    fn: object
+    arity: int = 1
+    domain: str = "real"
+    bound: object = None
+    kinked: bool = False
+
+
+DOMAINS = {  # domain -> (operand transform, its text, the bound it leaves of bound b)
+    "real": (lambda ns, x: x, "{}", lambda b: b),
+    "positive": (lambda ns, x: x * x + 0.5, "{0}*{0} + 0.5", lambda b: b * b + 0.5),
+    "unit": (lambda ns, x: ns.tanh(x), "tanh({})", lambda b: 1.0),
+}
+
+
+def _extras(extra_ops):
+    """``extra_ops`` as a dict name -> ExtraOp, checked."""
+    extras = {}
+    for op in extra_ops:
+        if not isinstance(op, ExtraOp):
+            raise InvalidArgument(f"expressions: extra_ops takes ExtraOp objects, got {op!r}")
+        if op.name in OPS or op.name in extras:
+            raise InvalidArgument(f"expressions: extra op name {op.name!r} is already taken")
+        if op.domain not in DOMAINS or op.arity < 1:
+            raise InvalidArgument(
+                f"expressions: extra op {op.name!r} needs arity >= 1 and a domain among "
+                f"{sorted(DOMAINS)} (got arity {op.arity}, domain {op.domain!r})")
+        extras[op.name] = op
+    return extras
 
 
 @dataclass(frozen=True)
@@ -295,8 +367,15 @@ class _Builder:
 
     def pair(self):
         """Two operands that broadcast together (possibly the same value twice)."""
-        a = self.pick(self.values)
-        return a, self.pick([b for b in self.values if _broadcast_size(a, b) <= MAX_SIZE])
+        return tuple(self.operands(2))
+
+    def operands(self, count):
+        """``count`` operands that broadcast together (values may repeat)."""
+        chosen = [self.pick(self.values)]
+        for _ in range(count - 1):
+            chosen.append(self.pick(
+                [b for b in self.values if _broadcast_size(*chosen, b) <= MAX_SIZE]))
+        return chosen
 
     def emit(self, fn, args, text, bound):
         """Add the step ``fn(namespace, *args)``; its shape comes from running it
@@ -415,6 +494,26 @@ class _Builder:
         s = self.offset()
         self.emit(lambda ns, x, y: ns.maximum(x, y + s), (a, b), f"maximum({a}, {b} + {s})",
                   max(a.bound, b.bound + s))
+
+    # -- a user's own ----------------------------------------------------------------
+    def op_extra(self, op):
+        """``op.fn`` on operands moved into its domain; graphgrad's namespace only."""
+        transform, form, bounded = DOMAINS[op.domain]
+        operands = self.operands(op.arity)
+
+        def step(ns, *xs):
+            if ns is not F:
+                raise NotImplementedError(
+                    f"expressions: {op.name!r} is a user's op (ExtraOp): it runs on "
+                    f"graphgrad tensors only, so a reference namespace "
+                    f"({getattr(ns, '__name__', type(ns).__name__)}) cannot "
+                    f"evaluate this expression")
+            return op.fn(*(transform(ns, x) for x in xs))
+
+        bounds = [bounded(a.bound) for a in operands]
+        bound = math.inf if op.bound is None else op.bound(*bounds)
+        text = f"{op.name}({', '.join(form.format(a) for a in operands)})"
+        self.emit(step, tuple(operands), text, bound)
 
     # -- reductions and broadcasting ------------------------------------------------
     def op_sum(self):
@@ -593,9 +692,9 @@ def _power_bound(base, exponent):
     return math.exp(min(exponent * math.log(base), 700.0))
 
 
-def _broadcast_size(a, b):
+def _broadcast_size(*values):
     try:
-        return math.prod(np.broadcast_shapes(a.shape, b.shape))
+        return math.prod(np.broadcast_shapes(*(v.shape for v in values)))
     except ValueError:
         return math.inf
 
