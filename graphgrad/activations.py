@@ -54,18 +54,25 @@ def softmax_with_loss(x, t, fused=True):
     """Softmax then cross-entropy: −(1/N) Σₙ log softmax(xₙ)[tₙ]; ∂/∂x = (y − t)/N.
 
     ``t``: integer labels or one-hot rows (copied to x's device if they are not
-    a tensor). ``fused=True`` records one
-    ``SoftmaxWithLoss`` node. ``fused=False`` records the same function from
-    primitives, in log space (max-subtraction, exp, sum, log, then the targets'
-    log-probabilities), so that it stays finite where softmax underflows to 0.
+    a tensor). ``fused=True`` records one ``SoftmaxWithLoss`` node. ``fused=False``
+    records the book's two blocks (figure 5-29) as scopes inside a
+    "softmax_with_loss" scope:
+
+    * "Softmax": z = x − max x, then log y = z − log Σ e^z (exp, sum, log), the
+      log of the softmax, which stays finite where y itself underflows to 0;
+    * "Cross Entropy Error": −(1/N) Σ t ⊙ log y, the targets as one-hot rows (a
+      ``OneHot`` node, so that ``gg.compile`` recomputes them from new labels).
     """
     if fused:
         return SoftmaxWithLoss()(x, _targets_near(x, t))
     with scope("softmax_with_loss"):
-        z = x - F.max(x, axis=-1, keepdims=True)
-        log_p = z - F.log(F.sum(F.exp(z), axis=-1, keepdims=True))
-        n = log_p.shape[0] if log_p.ndim > 1 else 1
-        return F.sum(log_p * _one_hot("softmax_with_loss", x, t)) * (-1 / n)
+        with scope("Softmax"):
+            z = x - F.max(x, axis=-1, keepdims=True)
+            log_y = z - F.log(F.sum(F.exp(z), axis=-1, keepdims=True))
+            log_y.name = "log y"
+        with scope("Cross Entropy Error"):
+            n = log_y.shape[0] if log_y.ndim > 1 else 1
+            return F.sum(_one_hot("softmax_with_loss", x, t) * log_y) * (-1 / n)
 
 
 def _one_hot(op, x, t):

@@ -118,6 +118,21 @@ def test_softmax_with_loss_passes_gradcheck(case, fused):
     assert gradcheck(lambda v: gg.softmax_with_loss(v, t, fused=fused), [x / 10])
 
 
+def test_composite_softmax_with_loss_records_the_books_two_blocks():
+    """DLFS figure 5-29: a Softmax block feeding a Cross Entropy Error block, both
+    inside the op's scope; what crosses between them is log y."""
+    x = gg.tensor(np.random.default_rng(0).normal(size=(2, 3)))
+    with gg.Tape() as tape:
+        gg.softmax_with_loss(x, np.array([0, 2]), fused=False)
+    paths = ["/".join(s.name for s in node.scope.path()) for node in tape.nodes]
+    blocks = ["softmax_with_loss/Softmax", "softmax_with_loss/Cross Entropy Error"]
+    assert paths == sorted(paths, key=blocks.index) and set(paths) == set(blocks)
+    softmax = [n for n in tape.nodes if n.scope.name == "Softmax"]
+    crossing = {x.name for n in tape.nodes if n.scope.name != "Softmax" for x in n.inputs
+                if x.creator in softmax}
+    assert crossing == {"log y"}
+
+
 def test_fused_softmax_with_loss_gradient_is_y_minus_t_over_n():
     x = np.random.default_rng(0).normal(size=(3, 4))
     labels = np.array([0, 3, 1])
