@@ -81,12 +81,26 @@ def test_numbers_read_as_a_person_writes_them(x, text):
     assert number(x) == text
 
 
-def test_arrays_are_summarised_never_a_huge_label():
+def test_small_arrays_are_written_in_full_one_row_per_line():
     assert value([1.0, 2.5, 3.0]) == "[1 2.5 3]"
     assert value(np.array(2.0)) == "2"
-    assert value(np.arange(12.0).reshape(4, 3)) == "4×3 [0 … 11]"
-    assert len(value(np.random.default_rng(0).normal(size=(1000, 1000)))) < 40
+    assert value(np.array([[1.0, 2], [3, 4]])) == "[[1 2]\n [3 4]]"
+    assert value(np.arange(12.0).reshape(4, 3)).splitlines() == [
+        "[[0 1 2]", " [3 4 5]", " [6 7 8]", " [9 10 11]]"]
     assert value(np.zeros((0, 3))) == "[]"
+
+
+def test_larger_arrays_are_summarised_saying_what_the_summary_shows():
+    assert value(np.arange(-3.0, 10.0)) == "13, min -3, max 9"
+    assert value(np.arange(-3.0, 12.0).reshape(3, 5)) == "3×5, min -3, max 11"
+    assert len(value(np.random.default_rng(0).normal(size=(1000, 1000)))) < 40
+
+
+def test_a_matrix_label_breaks_its_rows_into_lines():
+    w = gg.tensor(np.array([[1.0, 2], [3, 4]]), name="w")
+    y = gg.sum(w * 2)
+    y.backward()
+    assert "<[[2 4]<BR/> [6 8]]<BR/>" in viz.draw(y).source
 
 
 def test_constants_are_small_and_unlabelled():
