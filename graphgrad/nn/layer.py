@@ -13,6 +13,11 @@ Parameters are the attributes listed in ``param_names``. A numpy array there (th
 model's own, shared with its ``params`` dict) is wrapped in a new leaf tensor on
 every call, so in-place updates of the array train the layer; a Tensor there is used
 as it is (to share it between layers, or to ``gradcheck`` the layer).
+
+Names: the scope is the layer's ``name`` and each leaf is named by ``param_labels``
+(parameter → name), both set by a model to its own keys (``Affine1``; ``W1``,
+``b1``); a layer on its own uses its class name and the parameter names (``Affine``;
+``W``, ``b``).
 """
 from ..autograd import grad
 from ..recording import scope
@@ -24,11 +29,15 @@ class Layer:
 
     param_names = ()
     uses_train_flg = False  # whether ``graph`` takes ``train_flg`` (Dropout, BatchNorm)
+    name = None  # the scope's name (None: the class name)
+    param_labels = {}  # parameter -> its leaf's name (absent: the parameter's own)
 
     def __call__(self, x, *args, **kwargs):
         """Record the layer on tensor ``x``; ``self.leaves`` holds the parameter tensors."""
-        self.leaves = {name: _leaf(getattr(self, name), name) for name in self.param_names}
-        with scope(type(self).__name__):
+        labels = self.param_labels
+        self.leaves = {name: _leaf(getattr(self, name), labels.get(name, name))
+                       for name in self.param_names}
+        with scope(self.name or type(self).__name__):
             return self.graph(x, *args, **self.leaves, **kwargs)
 
     def forward(self, x, *args, **kwargs):
