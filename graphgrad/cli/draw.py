@@ -9,6 +9,7 @@ Call backward() in the file to see the gradients in red under the values.
 
   graphgrad draw examples/apple_orange.py -o apple_orange.png
   graphgrad draw examples/two_layer_net.py --collapse --format dot
+  graphgrad draw examples/two_layer_net.py --rankdir TB -o net.svg   # top to bottom
 """
 import argparse
 import runpy
@@ -18,6 +19,9 @@ from pathlib import Path
 import graphgrad as gg
 import viz
 from viz.files import FORMATS
+
+
+RANKDIRS = ("LR", "TB", "RL", "BT")  # graphviz's directions
 
 
 class UsageError(Exception):
@@ -35,6 +39,9 @@ def add_parser(parser):
     parser.add_argument("--no-grads", action="store_true", help="leave the gradients out")
     parser.add_argument("--collapse", action="store_true",
                         help="draw each scope (a layer, a composite op) as one node")
+    parser.add_argument("--rankdir", choices=RANKDIRS, default="LR",
+                        help="direction of the flow: left to right (default), top to "
+                             "bottom (a long graph, a network's layers), or reversed")
     return parser
 
 
@@ -43,7 +50,8 @@ def run(args):
     output = args.output or Path(f"{args.file.stem}.{format}")
     try:
         target = find_target(args.file)
-        digraph = viz.draw(target, grads=not args.no_grads, expand=not args.collapse)
+        digraph = viz.draw(target, grads=not args.no_grads, expand=not args.collapse,
+                           rankdir=args.rankdir)
         print(viz.render(digraph, output, format))
     except (UsageError, ValueError) as error:
         print(f"graphgrad draw: {error}", file=sys.stderr)
