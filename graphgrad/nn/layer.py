@@ -40,18 +40,42 @@ class Layer:
         with scope(self.name or type(self).__name__):
             return self.graph(x, *args, **self.leaves, **kwargs)
 
+    @property
+    def label(self):
+        """How errors name the layer: ``Affine 'Affine1'`` in a model, else ``Affine``."""
+        kind = type(self).__name__
+        return kind if self.name in (None, kind) else f"{kind} {self.name!r}"
+
+    def shape_error(self, x, expected):
+        """The ValueError for an input ``x`` of the wrong shape (``expected`` says the
+        right one: ``(N, 784)``), naming this layer."""
+        return ValueError(f"{self.label} expects input of shape {expected}, "
+                          f"got {tuple(x.shape)}")
+
     def forward(self, x, *args, **kwargs):
         """DLFS ``forward``: numpy in, numpy out (the graph is kept for ``backward``)."""
         self._x = tensor(x)
         self._out = self(self._x, *args, **kwargs)
+        self._freed = False
         return self._out.data
 
-    def backward(self, dout=None):
+    def backward(self, dout=None, retain_graph=False):
         """DLFS ``backward``: ∂L/∂x for ``dout`` = ∂L/∂out (ones when None).
 
-        Sets ``d<name>`` = ∂L/∂<name> for every parameter, as DLFS layers do.
+        Sets ``d<name>`` = ∂L/∂<name> for every parameter, as DLFS layers do. The
+        values the forward pass saved are freed, unless ``retain_graph=True``
+        (then ``backward`` may run again after one ``forward``).
         """
-        dx, *dparams = grad(self._out, [self._x, *self.leaves.values()], grad_outputs=dout)
+        if not hasattr(self, "_out"):
+            raise RuntimeError(f"{self.label}.backward before any forward: call forward(x) first")
+        if self._freed:
+            raise RuntimeError(
+                f"{self.label}.backward a second time after one forward: the first backward "
+                f"freed what forward saved; call forward(x) again, or pass "
+                f"retain_graph=True to the first backward")
+        dx, *dparams = grad(self._out, [self._x, *self.leaves.values()],
+                            grad_outputs=dout, retain_graph=retain_graph)
+        self._freed = not retain_graph
         for name, dparam in zip(self.leaves, dparams):
             setattr(self, "d" + name, dparam.data)
         return dx.data

@@ -28,6 +28,8 @@ class Affine(Layer):
         self.W, self.b = W, b
 
     def graph(self, x, W, b):
+        if x.ndim < 2 or math.prod(x.shape[1:]) != W.shape[0]:
+            raise self.shape_error(x, f"(N, {W.shape[0]})")
         if x.ndim != 2:  # images (N, C, H, W) as rows (N, C·H·W)
             x = F.reshape(x, (x.shape[0], math.prod(x.shape[1:])))
         return x @ W + b
@@ -99,6 +101,8 @@ class BatchNormalization(Layer):
         self.running_mean, self.running_var = running_mean, running_var
 
     def graph(self, x, gamma, beta, train_flg=True):
+        if x.ndim < 2 or math.prod(x.shape[1:]) != gamma.shape[0]:
+            raise self.shape_error(x, f"(N, {gamma.shape[0]})")
         n = x.shape[0]
         x2 = F.reshape(x, (n, x.size // n))
         if self.running_mean is None:
