@@ -23,15 +23,16 @@ answers "no match" to everything else and to the new warning, which so meets the
 user's filters at the user's module and line.
 
 The entry goes first into the filter list of the moment and into the process's
-base list (the one the outermost ``catch_warnings`` block restores). A
-``catch_warnings`` block entered later copies the list of its moment, and a filter
-the user adds later comes before the entry: one whose action is "error" turns
-numpy's warning into an exception inside the node, which ``Node.apply`` and the
-sweep raise again naming the node (``raise_naming``); others ("always", as
-``pytest.warns`` adds) see numpy's own warning until a new leaf (``gg.tensor``), a
-``Tape``, a backward pass or a replay puts the entry first again (``keep_first``:
-one comparison when it is first; never in ``Node.apply``, whose cost per node it
-would raise by ~5 %).
+base list (the one the outermost ``catch_warnings`` block restores), so it is in
+every block entered later. Two things put something before it or leave it out: a
+filter the user adds later, and a ``catch_warnings`` block entered before graphgrad
+was imported (pytest runs all tests inside one) restoring its list. Then an "error"
+filter turns numpy's warning into an exception inside the node, which ``Node.apply``
+and the sweep raise again naming the node (``raise_naming``); other filters
+("always", as ``pytest.warns`` adds) see numpy's own warning, until a new leaf
+(``gg.tensor``), a ``Tape``, a backward pass or a replay puts the entry first again
+(``keep_first``: one comparison when it is first). ``Node.apply`` does not check:
+that would cost ~5 % of a scalar node.
 """
 import os
 import re
