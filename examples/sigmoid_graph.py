@@ -1,8 +1,8 @@
 """The sigmoid as a graph of steps (DLFS figure 5-19/5-20): y = 1 / (1 + exp(−x)).
 
 ``gg.sigmoid(x, fused=False)`` records the composite in a scope named "sigmoid",
-drawn as a cluster: a clamp (``maximum`` with −708.8, so ``exp`` never overflows), ``× −1``,
-``exp``, ``+ 1``, ``1 /``. Backward gives dy/dx = y (1 − y) = 0.1966 at x = 1.
+drawn as a cluster of the book's four steps: ``× −1``, ``exp``, ``+ 1``, ``1 /``.
+Backward gives dy/dx = y (1 − y) = 0.1966 at x = 1.
 
     python examples/sigmoid_graph.py   # docs/sigmoid_graph.svg/.png, collapsed too
 """

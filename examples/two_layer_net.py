@@ -1,12 +1,15 @@
-"""One forward and backward pass of a tiny two-layer net (4 inputs, 3 hidden, 2 classes).
+"""One forward and backward pass of a tiny TwoLayerNet (4 inputs, 3 hidden, 2 classes).
 
-Each DLFS layer is a scope built from graphgrad ops, so the drawing can show the net
-layer by layer (collapsed: x, W1, b1 → Affine1 → Relu1 → Affine2 → SoftmaxWithLoss →
-loss, with the gradient of every parameter in red) or every step inside the layers
-(expanded: nested clusters, softmax and cross_entropy_error inside SoftmaxWithLoss).
+The model records each layer in a scope named after its key in ``net.layers`` and
+each parameter under its key in ``net.params``, so the drawing uses the book's names:
+collapsed, x, W1, b1 → Affine1 → Relu1 → Affine2 → softmax_with_loss → loss, with the
+gradient of every parameter in red; expanded (top to bottom), every step inside the
+layers, and the composite softmax-with-loss as the book's two blocks (figure 5-29):
+Softmax feeding Cross Entropy Error.
 
     python examples/two_layer_net.py   # docs/two_layer_net.svg/.png, _expanded too
     graphgrad draw examples/two_layer_net.py --collapse -o net.svg
+    graphgrad draw examples/two_layer_net.py --rankdir TB -o net_expanded.svg
 """
 from pathlib import Path
 
@@ -14,23 +17,14 @@ import numpy as np
 
 import graphgrad as gg
 import viz
+from graphgrad.models import TwoLayerNet
 
-rng = np.random.default_rng(0)
-x = gg.tensor(rng.normal(size=(2, 4)), name="x", requires_grad=False)
-t = gg.tensor(np.array([1, 0]), name="t")  # labels of the 2 samples
-W1 = gg.tensor(0.5 * rng.normal(size=(4, 3)), name="W1")
-b1 = gg.tensor(np.zeros(3), name="b1")
-W2 = gg.tensor(0.5 * rng.normal(size=(3, 2)), name="W2")
-b2 = gg.tensor(np.zeros(2), name="b2")
+np.random.seed(0)
+net = TwoLayerNet(input_size=4, hidden_size=3, output_size=2, weight_init_std=0.5)
+x = np.random.randn(2, 4)  # 2 samples
+t = np.array([1, 0])  # their labels
 
-with gg.scope("Affine1"):
-    a1 = x @ W1 + b1
-with gg.scope("Relu1"):
-    z1 = gg.relu(a1)
-with gg.scope("Affine2"):
-    a2 = z1 @ W2 + b2
-with gg.scope("SoftmaxWithLoss"):
-    out = gg.cross_entropy_error(gg.softmax(a2), t)
+out = gg.softmax_with_loss(net.scores(x), t, fused=False)
 out.name = "loss"
 out.backward()
 
@@ -38,4 +32,5 @@ if __name__ == "__main__":
     docs = Path(__file__).resolve().parent.parent / "docs"
     for suffix in ("svg", "png"):
         print(viz.render(viz.draw(out, expand=False), docs / f"two_layer_net.{suffix}"))
-        print(viz.render(out, docs / f"two_layer_net_expanded.{suffix}"))
+        expanded = viz.draw(out, rankdir="TB")
+        print(viz.render(expanded, docs / f"two_layer_net_expanded.{suffix}"))

@@ -1,13 +1,12 @@
 """Sigmoid, softmax and the cross-entropy loss, each as a composite of primitive
 nodes (grouped in a scope, so the graph shows every step) and, where DLFS fuses
 them into one layer, as a fused node with the closed-form backward."""
-import math
-
 import numpy as np
 
 from . import functions as F
 from .backend import device_of, get_namespace, is_array, to_device
 from .node import describe_operands
+from .nodes.elementwise import OverflowingExp
 from .nodes.fused import OneHot, Sigmoid, SoftmaxWithLoss
 from .recording import scope
 from .tensor import Tensor
@@ -16,17 +15,17 @@ from .tensor import Tensor
 def sigmoid(x, fused=True):
     """σ(x) = 1 / (1 + e^−x), element-wise.
 
-    ``fused=False`` records the DLFS step graph: ``× −1``, ``exp``, ``+ 1``, ``1 /``,
-    in a scope named "sigmoid". Its first node clamps x at −(log(max float) − 1) so
-    that ``exp`` never overflows (a node in the graph, as max-subtraction is for
-    softmax); σ there is below 1e-300 (float64) or 1e-38 (float32) either way.
-    ``fused=True`` records one ``Sigmoid`` node whose backward is dout·y(1 − y).
+    ``fused=False`` records the DLFS step graph (figure 5-19), exactly its four
+    nodes, in a scope named "sigmoid": ``× −1``, ``exp``, ``+ 1``, ``1 /``. Where
+    e^−x overflows (x < −709.78 in float64) the ``exp`` step gives inf, quietly, and
+    1 / (1 + inf) = 0 is σ's limit; its backward keeps the gradient finite there
+    (``OverflowingExp``). ``fused=True`` records one ``Sigmoid`` node whose backward
+    is dout·y(1 − y).
     """
     if fused:
         return Sigmoid()(x)
     with scope("sigmoid"):
-        floor = -(math.log(_float_max(x)) - 1)  # a Python float: any dtype, any device
-        return 1 / (1 + F.exp(F.maximum(x, floor) * -1))
+        return 1 / (1 + OverflowingExp()(F.mul(x, -1)))
 
 
 def softmax(x, axis=-1):
@@ -55,18 +54,25 @@ def softmax_with_loss(x, t, fused=True):
     """Softmax then cross-entropy: −(1/N) Σₙ log softmax(xₙ)[tₙ]; ∂/∂x = (y − t)/N.
 
     ``t``: integer labels or one-hot rows (copied to x's device if they are not
-    a tensor). ``fused=True`` records one
-    ``SoftmaxWithLoss`` node. ``fused=False`` records the same function from
-    primitives, in log space (max-subtraction, exp, sum, log, then the targets'
-    log-probabilities), so that it stays finite where softmax underflows to 0.
+    a tensor). ``fused=True`` records one ``SoftmaxWithLoss`` node. ``fused=False``
+    records the book's two blocks (figure 5-29) as scopes inside a
+    "softmax_with_loss" scope:
+
+    * "Softmax": z = x − max x, then log y = z − log Σ e^z (exp, sum, log), the
+      log of the softmax, which stays finite where y itself underflows to 0;
+    * "Cross Entropy Error": −(1/N) Σ t ⊙ log y, the targets as one-hot rows (a
+      ``OneHot`` node, so that ``gg.compile`` recomputes them from new labels).
     """
     if fused:
         return SoftmaxWithLoss()(x, _targets_near(x, t))
     with scope("softmax_with_loss"):
-        z = x - F.max(x, axis=-1, keepdims=True)
-        log_p = z - F.log(F.sum(F.exp(z), axis=-1, keepdims=True))
-        n = log_p.shape[0] if log_p.ndim > 1 else 1
-        return F.sum(log_p * _one_hot("softmax_with_loss", x, t)) * (-1 / n)
+        with scope("Softmax"):
+            z = x - F.max(x, axis=-1, keepdims=True)
+            log_y = z - F.log(F.sum(F.exp(z), axis=-1, keepdims=True))
+            log_y.name = "log y"
+        with scope("Cross Entropy Error"):
+            n = log_y.shape[0] if log_y.ndim > 1 else 1
+            return F.sum(_one_hot("softmax_with_loss", x, t) * log_y) * (-1 / n)
 
 
 def _one_hot(op, x, t):
@@ -90,12 +96,3 @@ def _targets_near(x, t):
 
 def _data(v):
     return v._data if isinstance(v, Tensor) else v
-
-
-def _float_max(x):
-    """The largest finite number of x's float dtype (float64's for other values)."""
-    data = _data(x)
-    xp, dtype = get_namespace(data), getattr(data, "dtype", None)
-    if dtype is None or not xp.isdtype(dtype, "real floating"):
-        xp, dtype = np, np.float64
-    return float(xp.finfo(dtype).max)

@@ -23,6 +23,7 @@ import numpy as np
 
 from .backend import get_namespace, shape_of, to_numpy
 from .node import check_finite
+from .numpy_warnings import keep_first, raise_naming
 from .recording import leaf_lock, mode, writes
 from .tensor import Tensor
 
@@ -59,6 +60,7 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, ord
     """
     if order is None:
         order = reverse_order(roots)
+    keep_first()  # numpy's warnings in a backward: said again naming the node
     last_write = writes.last_write  # no node recorded after it can be affected
     anomaly = mode().anomaly
     for node in order:
@@ -85,10 +87,13 @@ def sweep(roots, seeds, retain_graph=False, create_graph=False, wanted=None, ord
             out.grad = dout if out.grad is None else out.grad + dout
         elif out in wanted:
             wanted[out] = dout
-        if create_graph:
-            grads = _backward_recorded(node, dout)
-        else:
-            grads = node.backward(dout)
+        try:
+            if create_graph:
+                grads = _backward_recorded(node, dout)
+            else:
+                grads = node.backward(dout)
+        except RuntimeWarning as warning:  # numpy's, made an error by a warnings filter
+            raise_naming(warning, f"the backward of {node.describe(node.inputs)}")
         if len(node.inputs) == 1:
             grads = (grads,)
         if anomaly:

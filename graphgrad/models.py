@@ -74,10 +74,23 @@ class Network:
         device = self.device
         return value.to(device) if isinstance(value, Tensor) else to_device(value, device)
 
+    def name_layers(self):
+        """Name each layer after its key in ``layers`` (``Affine1``: the scope its
+        graph records in) and its parameters' leaves after their keys in ``params``
+        (``W1``, ``b1``), so that drawings and errors use the model's own names. The
+        models call it at the end of ``__init__``; a network built by hand calls it
+        once its ``params`` and ``layers`` are filled."""
+        keys = {id(value): key for key, value in self.params.items()}
+        for name, layer in self.layers.items():
+            layer.name = name
+            layer.param_labels = {param: keys[id(getattr(layer, param))]
+                                  for param in layer.param_names
+                                  if id(getattr(layer, param)) in keys}
+
     def scores(self, x, train_flg=False):
         """The graph of the last layer's output (N, K) for ``x``, a constant input."""
         x = self._on_device(x)
-        out = x if isinstance(x, Tensor) else tensor(x, requires_grad=False)
+        out = x if isinstance(x, Tensor) else tensor(x, requires_grad=False, name="x")
         for layer in self.layers.values():
             out = layer(out, train_flg=train_flg) if layer.uses_train_flg else layer(out)
         return out
@@ -218,6 +231,7 @@ class TwoLayerNet(Network):
         self.layers = OrderedDict(
             Affine1=Affine(p["W1"], p["b1"]), Relu1=Relu(), Affine2=Affine(p["W2"], p["b2"]))
         self.last_layer = SoftmaxWithLoss()
+        self.name_layers()
 
 
 class SimpleConvNet(Network):
@@ -252,7 +266,7 @@ class SimpleConvNet(Network):
             Pool1=Pooling(pool_h=2, pool_w=2, stride=2), Affine1=Affine(p["W2"], p["b2"]),
             Relu2=Relu(), Affine2=Affine(p["W3"], p["b3"]))
         self.last_layer = SoftmaxWithLoss()
-
+        self.name_layers()
 
 
 class MultiLayerNet(Network):
@@ -288,6 +302,7 @@ class MultiLayerNet(Network):
             if use_dropout:
                 self.layers[f"Dropout{i}"] = Dropout(dropout_ration)
         self.last_layer = SoftmaxWithLoss()
+        self.name_layers()
 
     def loss_graph(self, x, t, train_flg=False):
         """SoftmaxWithLoss of the scores + ½ λ Σᵢ Σ Wᵢ²."""

@@ -9,7 +9,9 @@ gradient for each input (one value for a one-input node, a tuple otherwise)::
 
 Called on tensors, ``node(x, y)`` runs ``forward`` on their data and, when any input
 requires grad, records the node: it keeps its inputs, the output keeps the node as
-its ``creator``, and every active ``Tape`` appends it.
+its ``creator``, and every active ``Tape`` appends it. A bad operand raises one
+error naming the node and its operands; a numpy warning from ``forward`` is said
+again naming them, at the caller's line (``graphgrad.numpy_warnings``).
 """
 import os
 import traceback
@@ -18,6 +20,7 @@ import weakref
 import numpy as np
 
 from .backend import device_of, get_namespace, is_array
+from .numpy_warnings import raise_naming
 from .recording import clock, mode
 from .tensor import Tensor
 
@@ -61,9 +64,11 @@ class Node:
                 if len(data) > 2 or type(data[0]) is not type(data[-1]):
                     check_same_device(self, inputs)
                 y = self.forward(*data)
-        except (ValueError, TypeError, IndexError) as error:
-            kind = next(k for k in (ValueError, TypeError, IndexError) if isinstance(error, k))
+        except _NAMED_ERRORS as error:
+            kind = next(k for k in _NAMED_ERRORS if isinstance(error, k))
             raise kind(f"{self.describe(inputs)}: {error}") from error
+        except RuntimeWarning as warning:  # numpy's, made an error by a warnings filter
+            raise_naming(warning, self.describe(inputs))
         current = mode()  # this thread's (or task's) switches
         if current.anomaly:
             self.origin, self.scope = user_frame(), current.scope
@@ -137,6 +142,10 @@ class Node:
 
     def __repr__(self):
         return f"<{self.name} {self.op!r}>"
+
+
+# raised again naming the node (FloatingPointError: numpy's, under np.errstate "raise")
+_NAMED_ERRORS = (ValueError, TypeError, IndexError, FloatingPointError)
 
 
 def _traced(tapes, inputs):

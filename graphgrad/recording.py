@@ -19,6 +19,8 @@ import itertools
 import threading
 from contextlib import contextmanager
 
+from .numpy_warnings import keep_first
+
 
 class Mode:
     """The recording switches of one thread or task, read by ``Node.apply`` on every
@@ -176,6 +178,7 @@ class Tape:
         self.traced = None if trace is None else {id(t) for t in trace}
 
     def __enter__(self):
+        keep_first()  # numpy's warnings inside: said again naming the node
         current = mode()
         self.token = _mode.set(current.but(tapes=current.tapes + (self,)))
         return self

@@ -25,6 +25,7 @@ that changes (a random number) are frozen at recording.
 """
 from .autograd import reverse_order, seed_for, sweep
 from .node import check_finite, snapshot_saved
+from .numpy_warnings import keep_first
 from .recording import Tape, clock, mode
 from .tensor import Tensor, tensor
 
@@ -47,6 +48,7 @@ class CompiledStep:
         # in-place modifications, since every node re-saves what it reads
         for placeholder, value in zip(self.placeholders, args):
             placeholder._data = _data(value)
+        keep_first()  # numpy's warnings in a forward: said again naming the node
         anomaly = mode().anomaly
         for node, out in zip(self.tape.nodes, self.tape.outputs):
             out._data = node.forward(*[x._data for x in node.inputs])

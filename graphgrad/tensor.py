@@ -8,9 +8,11 @@ the graph by reference counting alone, with no cycle for the collector.
 import math
 import numbers
 import operator
+import warnings
 
 import numpy as np
 
+from .numpy_warnings import ENTRY, keep_first
 from .recording import clock, mode, refuse_in_compile, writes
 
 
@@ -273,6 +275,9 @@ def tensor(data, name=None, requires_grad=True, device=None):
     GPU is missing) or a name given to ``graphgrad.backend.register``. An array of
     such a namespace (a CuPy array, …) stays on its device when ``device`` is None.
     """
+    filters = warnings.filters  # numpy's warnings in nodes said again: see numpy_warnings
+    if not filters or filters[0] is not ENTRY:  # moved by a catch_warnings block
+        keep_first()
     if device is None:  # the fast paths: a Python float, a numpy float array
         if type(data) is float:
             return Tensor(np.float64(data), requires_grad, name)

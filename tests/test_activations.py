@@ -36,22 +36,36 @@ def test_seeds_cross_entropy_numbers(y, t, expected):
         expected, rel=1e-12)
 
 
-def test_composite_sigmoid_records_the_seeds_step_graph():
+def test_composite_sigmoid_records_exactly_the_books_four_steps():
     x = gg.tensor(0.5)
     with gg.Tape() as tape:
         y = gg.sigmoid(x, fused=False)
-    assert [n.op for n in tape.nodes] == ["maximum", "×", "exp", "+", "/"]
+    assert len(tape.nodes) == 4
+    assert [n.op for n in tape.nodes] == ["×", "exp", "+", "/"]  # DLFS figure 5-19
     assert {n.scope.name for n in tape.nodes} == {"sigmoid"}
     assert len({n.scope for n in tape.nodes}) == 1
     assert y.item() == pytest.approx(1 / (1 + np.exp(-0.5)))
 
 
-@pytest.mark.parametrize("dtype, floor", [(np.float64, -708.8), (np.float32, -87.7)])
-def test_composite_sigmoid_clamps_x_where_exp_would_overflow(dtype, floor):
-    with gg.Tape() as tape:
-        gg.sigmoid(gg.tensor(np.array([0.5], dtype)), fused=False)
-    clamp = tape.nodes[0]
-    assert clamp.op == "maximum" and clamp.inputs[1].item() == pytest.approx(floor, abs=0.05)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_composite_sigmoid_at_1000_gives_the_limits_and_finite_gradients(dtype):
+    """e^1000 overflows to inf inside the exp step: 1 / (1 + inf) = 0 is σ(−1000),
+    and the backward of exp takes 0 · inf as 0 (no NaN), with no warning."""
+    with warnings.catch_warnings(), np.errstate(all="raise", under="ignore"):
+        warnings.simplefilter("error")
+        x = gg.tensor(np.array([-1000, 1000], dtype=dtype))
+        y = gg.sigmoid(x, fused=False)
+        gg.sum(y).backward()
+    assert y.data.tolist() == [0, 1]
+    assert x.grad.tolist() == [0, 0] and x.grad.dtype == dtype
+
+
+def test_overflowing_exp_keeps_a_nonzero_gradient_honest():
+    """0 · e^x = 0 for every real x; a nonzero gradient times an overflowed e^x is inf."""
+    from graphgrad.nodes import OverflowingExp
+    node = OverflowingExp()
+    assert node.forward(np.array([1000.0, 1000.0, 0.0])).tolist() == [np.inf, np.inf, 1]
+    assert node.backward(np.array([0.0, 2.0, 2.0])).tolist() == [0, np.inf, 2]
 
 
 def test_fused_sigmoid_records_one_node():
@@ -102,6 +116,21 @@ def test_softmax_with_loss_composite_equals_fused(case):
 def test_softmax_with_loss_passes_gradcheck(case, fused):
     x, t = case
     assert gradcheck(lambda v: gg.softmax_with_loss(v, t, fused=fused), [x / 10])
+
+
+def test_composite_softmax_with_loss_records_the_books_two_blocks():
+    """DLFS figure 5-29: a Softmax block feeding a Cross Entropy Error block, both
+    inside the op's scope; what crosses between them is log y."""
+    x = gg.tensor(np.random.default_rng(0).normal(size=(2, 3)))
+    with gg.Tape() as tape:
+        gg.softmax_with_loss(x, np.array([0, 2]), fused=False)
+    paths = ["/".join(s.name for s in node.scope.path()) for node in tape.nodes]
+    blocks = ["softmax_with_loss/Softmax", "softmax_with_loss/Cross Entropy Error"]
+    assert paths == sorted(paths, key=blocks.index) and set(paths) == set(blocks)
+    softmax = [n for n in tape.nodes if n.scope.name == "Softmax"]
+    crossing = {x.name for n in tape.nodes if n.scope.name != "Softmax" for x in n.inputs
+                if x.creator in softmax}
+    assert crossing == {"log y"}
 
 
 def test_fused_softmax_with_loss_gradient_is_y_minus_t_over_n():

@@ -73,6 +73,20 @@ def test_no_grads_and_collapse(tmp_path):
     assert "<B>sigmoid</B>" in source and "cluster_" not in source and "red" in source
 
 
+@pytest.mark.parametrize("rankdir", [None, "TB", "BT", "RL"])
+def test_rankdir_option(tmp_path, rankdir):
+    output = tmp_path / "g.dot"
+    option = [] if rankdir is None else ["--rankdir", rankdir]
+    assert main(["draw", str(script(tmp_path, APPLE)), "-o", str(output), *option]) == 0
+    assert f"rankdir={rankdir or 'LR'}" in output.read_text()
+
+
+def test_unknown_rankdir_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["draw", str(script(tmp_path, APPLE)), "--rankdir", "diagonal"])
+    assert exit.value.code == 2 and "TB" in capsys.readouterr().err
+
+
 @needs_dot
 @pytest.mark.parametrize("format, magic", [("png", b"\x89PNG"), ("pdf", b"%PDF"),
                                            ("dot", b"digraph")])

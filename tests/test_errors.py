@@ -13,6 +13,8 @@ import pytest
 import graphgrad as gg
 import viz
 from graphgrad.datasets import read_idx
+from graphgrad.models import MultiLayerNet, SimpleConvNet, TwoLayerNet
+from graphgrad.nn import Affine, BatchNormalization, Pooling, Relu
 from graphgrad.node import Node
 from graphgrad.serialization import UnsafePickleError, load_params
 from graphgrad.testing import GradcheckError, gradcheck
@@ -30,6 +32,13 @@ def backward_twice():
     y = gg.exp(named("x", (3,)))
     y.backward(np.ones(3))
     y.backward(np.ones(3))
+
+
+def layer_backward_twice():
+    relu = Relu()
+    relu.forward(np.ones(3))
+    relu.backward(np.ones(3))
+    relu.backward(np.ones(3))
 
 
 def modify_saved_data():
@@ -184,6 +193,27 @@ CASES = [
     case("gradcheck-broken-node", lambda: gradcheck(ForgetsTheTwo(), [named("w", (2,))]),
          GradcheckError, "gradcheck", "input 0 'w'", "(2,)", "index (0,)", "backprop",
          "vs numerical", "2 of 2 elements differ"),
+    case("layer-backward-twice", layer_backward_twice, RuntimeError,
+         "Relu.backward", "second time", "retain_graph=True to the first backward"),
+    case("layer-backward-first", lambda: Relu().backward(np.ones(3)), RuntimeError,
+         "Relu.backward before any forward", "forward(x)"),
+    # input shapes of layers and models: the layer, the shape it expects, the given one
+    case("convnet-flat-images", lambda: SimpleConvNet().predict(np.zeros((2, 784))),
+         ValueError, "Convolution 'Conv1'", "(N, 1, H, W)", "(2, 784)"),
+    case("twolayer-wrong-features", lambda: TwoLayerNet(784, 5, 10).predict(np.zeros((2, 700))),
+         ValueError, "Affine 'Affine1'", "(N, 784)", "(2, 700)"),
+    case("twolayer-one-sample", lambda: TwoLayerNet(784, 5, 10).predict(np.zeros(784)),
+         ValueError, "Affine 'Affine1'", "(N, 784)", "(784,)"),
+    case("multilayer-wrong-features",
+         lambda: MultiLayerNet(4, [3], 2, use_batchnorm=True).predict(np.zeros((2, 3))),
+         ValueError, "Affine 'Affine1'", "(N, 4)", "(2, 3)"),
+    case("batchnorm-standalone",
+         lambda: BatchNormalization(np.ones(3), np.zeros(3)).forward(np.ones((2, 4))),
+         ValueError, "BatchNormalization expects", "(N, 3)", "(2, 4)"),
+    case("affine-standalone", lambda: Affine(np.ones((3, 2)), np.zeros(2)).forward(np.ones((4, 5))),
+         ValueError, "Affine expects", "(N, 3)", "(4, 5)"),
+    case("pooling-flat", lambda: Pooling(2, 2, 2).forward(np.ones((4, 16))), ValueError,
+         "Pooling expects", "(N, C, H, W)", "(4, 16)"),
     # devices
     case("device", lambda: gg.tensor([1.0], name="x", device="tpu"), ValueError,
          "tensor 'x'", "device 'tpu'", "'cpu'"),

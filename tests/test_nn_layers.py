@@ -150,6 +150,20 @@ def test_affine_standalone_reshapes_and_sets_dW_db():
     np.testing.assert_allclose(layer.db, dout.sum(axis=0))
 
 
+def test_standalone_backward_runs_again_with_retain_graph():
+    x, W, b = values((2, 3), 5), values((3, 4), 6), values(4, 7)
+    layer = Affine(W, b)
+    layer.forward(x)
+    dout = values((2, 4), 8)
+    first = layer.backward(dout, retain_graph=True)
+    np.testing.assert_allclose(layer.backward(dout), first)
+    np.testing.assert_allclose(layer.dW, x.T @ dout)
+    with pytest.raises(RuntimeError, match="second time"):
+        layer.backward(dout)
+    layer.forward(x)  # a new forward: backward works again
+    np.testing.assert_allclose(layer.backward(dout), first)
+
+
 def test_affine_reshapes_only_inputs_that_are_not_rows():
     W, b = gg.tensor(values((6, 4), 6)), gg.tensor(values(4, 7))
     ops = []

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.skipif(shutil.which("dot") is None,
                                 reason="the notebooks draw graphs: needs graphviz's dot")
 
 
-def test_the_six_notebooks_are_there():
-    assert len(NOTEBOOKS) == 6, [p.name for p in NOTEBOOKS]
+def test_the_seven_notebooks_are_there():
+    assert len(NOTEBOOKS) == 7, [p.name for p in NOTEBOOKS]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -1,4 +1,5 @@
 """viz: the apple/orange figure, labels, clusters, escaping, files, animation, text."""
+import re
 import shutil
 import stat
 import xml.etree.ElementTree as ET
@@ -8,6 +9,7 @@ import pytest
 
 import graphgrad as gg
 from graphgrad.cli import demo
+from graphgrad.models import TwoLayerNet
 import viz
 from viz.labels import number, value
 
@@ -81,11 +83,12 @@ def test_numbers_read_as_a_person_writes_them(x, text):
     assert number(x) == text
 
 
-def test_arrays_are_summarised_never_a_huge_label():
+def test_small_arrays_are_written_in_full_one_row_per_line():
     assert value([1.0, 2.5, 3.0]) == "[1 2.5 3]"
     assert value(np.array(2.0)) == "2"
-    assert value(np.arange(12.0).reshape(4, 3)) == "4×3 [0 … 11]"
-    assert len(value(np.random.default_rng(0).normal(size=(1000, 1000)))) < 40
+    assert value(np.array([[1.0, 2], [3, 4]])) == "[[1 2]\n [3 4]]"
+    assert value(np.arange(12.0).reshape(4, 3)).splitlines() == [
+        "[[0 1 2]", " [3 4 5]", " [6 7 8]", " [9 10 11]]"]
     assert value(np.zeros((0, 3))) == "[]"
 
 
@@ -93,6 +96,19 @@ def test_max_and_maximum_have_labels_of_their_own():
     x = gg.tensor(np.array([1.0, -2.0]), name="x")
     source = viz.draw(gg.max(gg.maximum(x, 0.0))).source
     assert source.count("label=<max>") == 1 and source.count("label=<maximum>") == 1
+
+
+def test_larger_arrays_are_summarised_saying_what_the_summary_shows():
+    assert value(np.arange(-3.0, 10.0)) == "13, min -3, max 9"
+    assert value(np.arange(-3.0, 12.0).reshape(3, 5)) == "3×5, min -3, max 11"
+    assert len(value(np.random.default_rng(0).normal(size=(1000, 1000)))) < 40
+
+
+def test_a_matrix_label_breaks_its_rows_into_lines():
+    w = gg.tensor(np.array([[1.0, 2], [3, 4]]), name="w")
+    y = gg.sum(w * 2)
+    y.backward()
+    assert "<[[2 4]<BR/> [6 8]]<BR/>" in viz.draw(y).source
 
 
 def test_constants_are_small_and_unlabelled():
@@ -211,6 +227,28 @@ def test_composite_sigmoid_is_a_cluster_and_collapses_to_one_node():
     assert "cluster_" not in collapsed and "shape=circle" not in collapsed
     assert collapsed.count("label=<<B>sigmoid</B>>") == 1
     assert collapsed.count("->") == 2  # x -> sigmoid -> the output
+
+
+def test_two_layer_net_loss_is_drawn_with_the_models_own_names():
+    """W1, b1, Affine1, … as in ``net.params`` and ``net.layers``, not W, b, Affine."""
+    net = TwoLayerNet(4, 3, 2)
+    loss = net.loss_graph(np.ones((2, 4)), np.array([1, 0]))
+    labels = re.findall(r"label=<([^<>]*)>", viz.draw(loss).source)
+    for name in ("W1", "b1", "W2", "b2", "Affine1", "Relu1", "Affine2", "x"):
+        assert name in labels
+    assert not {"W", "b", "Affine", "Relu"} & set(labels)
+
+
+def test_composite_softmax_with_loss_draws_the_books_two_blocks_nested():
+    x = gg.tensor(np.random.default_rng(0).normal(size=(2, 3)), name="x")
+    loss = gg.softmax_with_loss(x, np.array([0, 2]), fused=False)
+    loss.backward()
+    source = viz.draw(loss).source
+    depth = {re.search(r"label=<([^<>]*)>", line).group(1): len(line) - len(line.lstrip("\t"))
+             for line in source.splitlines() if "color=gray55 fontcolor=gray35" in line}
+    assert depth == {"softmax_with_loss": 2, "Softmax": 3, "Cross Entropy Error": 3}
+    assert source.index("label=<Softmax>") < source.index("label=<Cross Entropy Error>")
+    assert "log y = [[" in source  # the edge from one block to the other says what it is
 
 
 def test_nested_scopes_nest_and_collapse_to_the_outermost():

@@ -11,7 +11,7 @@ import numpy as np
 from graphgrad.backend import to_numpy
 
 DIGITS = 4  # significant digits: 715.0000000000001 -> 715, 0.7310585786 -> 0.7311
-SMALL = 3  # arrays with at most this many elements are written out in full
+IN_FULL = 12  # arrays with at most this many elements are written out in full
 
 
 def number(x):
@@ -29,18 +29,25 @@ def number(x):
 
 
 def value(data):
-    """A tensor value in a few characters: ``715``, ``[1 2 3]``, ``4×3 [-0.52 … 1.3]``."""
+    """A tensor value in a few characters: ``715``; up to ``IN_FULL`` elements in
+    full, a matrix one row per line (``[[1 2]`` over `` [3 4]]``); beyond, what the
+    summary shows, said: ``4×3, min -0.52, max 1.3``."""
     a = np.asarray(to_numpy(data))  # a copy from the GPU, for a tensor on one
-    if a.size <= SMALL:
+    if a.size <= IN_FULL:
         return _nested(a)
     shape = "×".join(str(n) for n in a.shape)
-    return f"{shape} [{number(a.min())} … {number(a.max())}]"
+    return f"{shape}, min {number(a.min())}, max {number(a.max())}"
 
 
-def _nested(a):
+def _nested(a, indent=""):
+    """numpy's layout: ``[1 2.5 3]``; one innermost row per line, indented under
+    its bracket."""
     if a.ndim == 0:
         return number(a)
-    return "[" + " ".join(_nested(row) for row in a) + "]"
+    if a.ndim == 1:
+        return "[" + " ".join(number(x) for x in a) + "]"
+    inner = indent + " "
+    return "[" + f"\n{inner}".join(_nested(row, inner) for row in a) + "]"
 
 
 def escape(text):

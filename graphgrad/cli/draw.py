@@ -10,6 +10,7 @@ If the file raises, its traceback is shown (from its own first line on), exit 1.
 
   graphgrad draw examples/apple_orange.py -o apple_orange.png
   graphgrad draw examples/two_layer_net.py --collapse --format dot
+  graphgrad draw examples/two_layer_net.py --rankdir TB -o net.svg   # top to bottom
 """
 import argparse
 import sys
@@ -19,6 +20,9 @@ import graphgrad as gg
 import viz
 from viz.files import FORMATS
 from .script import ScriptError, UsageError, run_script
+
+
+RANKDIRS = ("LR", "TB", "RL", "BT")  # graphviz's directions
 
 
 def add_parser(parser):
@@ -32,6 +36,9 @@ def add_parser(parser):
     parser.add_argument("--no-grads", action="store_true", help="leave the gradients out")
     parser.add_argument("--collapse", action="store_true",
                         help="draw each scope (a layer, a composite op) as one node")
+    parser.add_argument("--rankdir", choices=RANKDIRS, default="LR",
+                        help="direction of the flow: left to right (default), top to "
+                             "bottom (a long graph, a network's layers), or reversed")
     return parser
 
 
@@ -39,7 +46,8 @@ def run(args):
     try:
         output, format = output_and_format(args)
         target = find_target(args.file)
-        digraph = viz.draw(target, grads=not args.no_grads, expand=not args.collapse)
+        digraph = viz.draw(target, grads=not args.no_grads, expand=not args.collapse,
+                           rankdir=args.rankdir)
         print(viz.render(digraph, output, format))
     except UsageError as error:
         print(f"graphgrad draw: {error}", file=sys.stderr)

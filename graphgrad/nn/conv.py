@@ -24,9 +24,11 @@ class Convolution(Layer):
         self.dW = self.db = None  # the gradients of the latest backward, as in the book
 
     def graph(self, x, W, b):
-        fn, _, fh, fw = W.shape
-        n, _, h, w = x.shape
+        fn, c, fh, fw = W.shape
         stride, pad = self.stride, self.pad
+        if x.ndim != 4 or x.shape[1] != c:  # (a window too large: output_size says so)
+            raise self.shape_error(x, f"(N, {c}, H, W)")
+        n, _, h, w = x.shape
         oh, ow = output_size(h, fh, stride, pad), output_size(w, fw, stride, pad)
         col = Im2col(fh, fw, stride, pad)(x)
         out = col @ F.reshape(W, (fn, -1)).T + b
@@ -44,4 +46,6 @@ class Pooling(Layer):
         self.pool_h, self.pool_w, self.stride, self.pad = pool_h, pool_w, stride, pad
 
     def graph(self, x):
+        if x.ndim != 4:
+            raise self.shape_error(x, "(N, C, H, W)")
         return MaxPool(self.pool_h, self.pool_w, self.stride, self.pad)(x)

@@ -33,6 +33,8 @@ class Affine(Layer):
         self.x = self.original_x_shape = self.dW = self.db = None
 
     def graph(self, x, W, b):
+        if x.ndim < 2 or math.prod(x.shape[1:]) != W.shape[0]:
+            raise self.shape_error(x, f"(N, {W.shape[0]})")
         self.original_x_shape = x.shape
         if x.ndim != 2:  # images (N, C, H, W) as rows (N, C·H·W)
             x = F.reshape(x, (x.shape[0], math.prod(x.shape[1:])))
@@ -149,6 +151,8 @@ class BatchNormalization(Layer):
         self.dgamma = self.dbeta = None
 
     def graph(self, x, gamma, beta, train_flg=True):
+        if x.ndim < 2 or math.prod(x.shape[1:]) != gamma.shape[0]:
+            raise self.shape_error(x, f"(N, {gamma.shape[0]})")
         n = x.shape[0]
         x2 = F.reshape(x, (n, x.size // n))
         if self.running_mean is None:

@@ -6,7 +6,7 @@ and, called on tensors, records itself in the graph.
 from .arithmetic import Add, Div, Mul, Neg, Pow, Sub
 from .conv import Col2im, Im2col, MaxPool, PoolGather, PoolScatter
 from .device import ToDevice
-from .elementwise import Exp, Log, Maximum, Relu, Tanh
+from .elementwise import Exp, Log, Maximum, OverflowingExp, Relu, Tanh
 from .fused import OneHot, Sigmoid, SoftmaxWithLoss
 from .linalg import Dot, MatMul
 from .reduction import BroadcastTo, Max, Mean, Sum, SumTo
@@ -15,6 +15,7 @@ from .shape import GetItem, GetItemGrad, Reshape, Transpose
 __all__ = [
     "Col2im", "Im2col", "MaxPool", "PoolGather", "PoolScatter",
     "Add", "BroadcastTo", "Div", "Dot", "Exp", "GetItem", "GetItemGrad", "Log",
-    "MatMul", "Max", "Maximum", "Mean", "Mul", "Neg", "OneHot", "Pow", "Relu", "Reshape", "Sub",
+    "MatMul", "Max", "Maximum", "Mean", "Mul", "Neg", "OneHot", "OverflowingExp", "Pow",
+    "Relu", "Reshape", "Sub",
     "Sigmoid", "SoftmaxWithLoss", "Sum", "SumTo", "Tanh", "ToDevice", "Transpose",
 ]

@@ -1,6 +1,9 @@
 """Element-wise nodes: exp, log, tanh, relu and the element-wise maximum."""
+import numpy as np
+
 from ..backend import get_namespace, shape_of, sum_to
 from ..node import Node, needs_grad
+from ..tensor import Tensor
 
 
 class Exp(Node):
@@ -17,6 +20,32 @@ class Exp(Node):
 
     def backward(self, dout):
         return dout * self.out
+
+
+class OverflowingExp(Exp):
+    """y = exp(x) where overflow to inf is part of the plan: the composite sigmoid's
+    step e^−x, whose inf gives 1 / (1 + inf) = 0, the right limit of σ(x) as x → −∞.
+
+    Forward: numpy's e^x, inf past the float range (x > 709.78 in float64, 88.72 in
+    float32), without numpy's overflow warning. Backward: ∂L/∂x = ∂L/∂y · y, except
+    that ∂L/∂y = 0 gives 0 even where y is inf: e^x is a finite number for every
+    real x (inf only says it overflowed), and 0 · e^x = 0. (The sigmoid's ∂L/∂y is
+    −1/(1 + y)², which reaches 0 exactly there.) A nonzero ∂L/∂y times an overflowed
+    y stays ±inf: that product does overflow.
+    """
+
+    __slots__ = ()
+
+    def forward(self, x):
+        with np.errstate(over="ignore"):
+            return super().forward(x)
+
+    def backward(self, dout):
+        y = self.out
+        if isinstance(y, Tensor):  # create_graph: recorded as Exp's rule
+            return dout * y
+        xp = get_namespace(y)
+        return dout * xp.where(dout == 0, xp.zeros_like(y), y)
 
 
 class Log(Node):
