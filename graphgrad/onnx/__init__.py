@@ -3,7 +3,7 @@
 
     import graphgrad.onnx
     graphgrad.onnx.export(lambda x, t: net.loss_graph(x, t), (x, t), "net.onnx",
-                          gradients=True)        # outputs: the loss, grad_Affine1.W, …
+                          gradients=True)        # outputs: the loss, grad_W1, …
     model = graphgrad.onnx.load("net.onnx")       # a callable rebuilding the graph
     loss, *grads = model(x, t)
 

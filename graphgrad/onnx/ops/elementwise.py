@@ -4,7 +4,7 @@ A mask (Relu's [x > 0], Maximum's share of the gradient) is a value of the forwa
 pass that backward uses as a constant; exported with the gradients, it is computed
 from the node's inputs again, so that it follows new inputs.
 """
-from ...nodes import Exp, Log, Maximum, Relu, Tanh
+from ...nodes import Exp, Log, Maximum, OverflowingExp, Relu, Tanh
 from .arithmetic import binary
 
 
@@ -32,7 +32,7 @@ def maximum_share(ctx, node):
 
 
 EXPORTS = {
-    Exp: unary("Exp"), Log: unary("Log"), Tanh: unary("Tanh"), Relu: unary("Relu"),
+    Exp: unary("Exp"), OverflowingExp: unary("Exp"), Log: unary("Log"), Tanh: unary("Tanh"), Relu: unary("Relu"),
     Maximum: binary("Max"),
 }
 SAVED = {(Relu, "mask"): relu_mask, (Maximum, "x_share"): maximum_share}
