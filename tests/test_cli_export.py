@@ -39,8 +39,7 @@ def test_exports_fn_on_inputs_with_gradients(tmp_path, capsys):
     session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["x", "t"]
     names = [o.name for o in session.get_outputs()]
-    assert names == ["output", "grad_Affine1.W", "grad_Affine1.b", "grad_Affine2.W",
-                     "grad_Affine2.b"]
+    assert names == ["output", "grad_W1", "grad_b1", "grad_W2", "grad_b2"]
     loss, *_ = session.run(None, {"x": np.ones((5, 4)), "t": np.array([0, 1, 1, 0, 1])})
     assert loss == pytest.approx(np.log(2), rel=1e-3)
 
