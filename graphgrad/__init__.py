@@ -1,9 +1,11 @@
 """graphgrad: a small computation-graph autodiff engine on numpy.
 
-    import graphgrad as gg
-    apple = gg.tensor(100.0, name="apple")
-    price = apple * 2 * 1.1
-    price.backward()          # apple.grad == 2.2
+```python
+import graphgrad as gg
+apple = gg.tensor(100.0, name="apple")
+price = apple * 2 * 1.1
+price.backward()          # apple.grad == 2.2
+```
 """
 from . import nodes
 from .activations import cross_entropy_error, sigmoid, softmax, softmax_with_loss

@@ -173,11 +173,13 @@ class Network:
 
     def save_params(self, file_name="params.npz"):
         """Write ``params`` (as numpy arrays) atomically, in the format the suffix names,
-        and return the path written::
+        and return the path written:
 
-            net.save_params("params.npz")  # -> "params.npz"
-            net.save_params("weights")     # -> "weights.npz": no suffix, .npz added
-            net.save_params("params.pkl")  # -> "params.pkl": the DLFS pickle (or .pickle)
+        ```python
+        net.save_params("params.npz")  # -> "params.npz"
+        net.save_params("weights")     # -> "weights.npz": no suffix, .npz added
+        net.save_params("params.pkl")  # -> "params.pkl": the DLFS pickle (or .pickle)
+        ```
 
         The pickle is what the book's ``save_params`` writes: its ``load_params`` reads
         it. Another suffix raises ValueError and writes nothing.

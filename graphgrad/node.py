@@ -2,10 +2,12 @@
 
 A node follows the layer protocol of "Deep Learning from Scratch": ``forward`` takes
 arrays and keeps what ``backward`` will need; ``backward(dout)`` returns the
-gradient for each input (one value for a one-input node, a tuple otherwise)::
+gradient for each input (one value for a one-input node, a tuple otherwise):
 
-    m = Mul(); m.forward(100, 2)   # 200
-    m.backward(1)                  # (2, 100)
+```python
+m = Mul(); m.forward(100, 2)   # 200
+m.backward(1)                  # (2, 100)
+```
 
 Called on tensors, ``node(x, y)`` runs ``forward`` on their data and, when any input
 requires grad, records the node: it keeps its inputs, the output keeps the node as

@@ -137,8 +137,10 @@ class Scope:
 class scope:
     """Label every node recorded inside with a fresh ``Scope(name)``.
 
-    >>> with scope("sigmoid"):
-    ...     y = 1 / (1 + exp(-x))      # the four nodes share one scope
+    ```python
+    with scope("sigmoid"):
+        y = 1 / (1 + exp(-x))      # the four nodes share one scope
+    ```
 
     (A class rather than a ``@contextmanager``: every layer call enters one, and a
     generator-based context costs ~2 µs, four times this.)

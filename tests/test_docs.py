@@ -69,3 +69,40 @@ def test_onnx_page_shows_the_exported_model_and_its_reference(site):
     text = page(site, "onnx")
     assert "onnxruntime accuracy" in text and "grad_W1" in text
     assert "graphgrad.onnx.export.export" in text and "UnsupportedOperationError" in text
+
+
+def code_blocks(text):
+    """The text of every <pre> block of a page: its code as the reader sees it."""
+    return [html.unescape(re.sub(r"<[^>]+>", "", block))
+            for block in re.findall(r"<pre\b[^>]*>(.*?)</pre>", text, re.S)]
+
+
+def test_docstring_examples_render_as_code(site):
+    # Docstring examples are fenced (```python, ```pycon, ```text). Indented code is no
+    # code block once the docstring is dedented (the package example ran on as one
+    # paragraph), `>>>` outside an Examples: section is a Markdown blockquote, and a
+    # reST `::` is printed as it stands.
+    core = code_blocks(page(site, "api/graphgrad"))
+    assert any('apple = gg.tensor(100.0, name="apple")' in block
+               and "price.backward()" in block for block in core), "the package example"
+    assert any("m = Mul(); m.forward(100, 2)" in block
+               and "m.backward(1)" in block for block in core), "the node example"
+    assert any('with scope("sigmoid"):' in block for block in core)
+    assert any("layer = Affine(W, b)" in block for block in code_blocks(page(site, "api/nn")))
+    assert any(">>> arrays((2, 2), separated=True).example()" in block
+               for block in code_blocks(page(site, "api/testing")))
+    for api in sorted((ROOT / "docs" / "api").glob("*.md")):
+        text = page(site, f"api/{api.stem}")
+        assert "<blockquote>" not in text, f"a >>> example outside a code block: api/{api.stem}"
+        assert not re.search(r"::\s*</p>", text), f"a reST '::' before a code block: api/{api.stem}"
+
+
+def test_node_reference_documents_every_node_once(site):
+    # docs/api/nodes.md names the submodules one by one (the package's re-exports would
+    # repeat every class), so a node in a new submodule needs a line there
+    import graphgrad.nodes
+
+    text = page(site, "api/nodes")
+    for name in graphgrad.nodes.__all__:
+        anchors = re.findall(rf'id="graphgrad\.nodes\.(?:\w+\.)?{name}"', text)
+        assert len(anchors) == 1, f"{name}: {anchors or 'not documented'}"

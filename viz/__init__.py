@@ -1,10 +1,12 @@
 """viz: draw graphgrad graphs in the style of the DLFS apple/orange figure.
 
-    import viz
-    viz.draw(price)                      # graphviz.Digraph: values, red gradients
-    viz.render(price, "price.svg")       # .svg .png .pdf (needs `dot`) or .dot
-    viz.animate(price, "frames/")        # backprop step by step, one file per step
-    print(viz.text(price))               # one line per node: c = add a b
+```python
+import viz
+viz.draw(price)                      # graphviz.Digraph: values, red gradients
+viz.render(price, "price.svg")       # .svg .png .pdf (needs `dot`) or .dot
+viz.animate(price, "frames/")        # backprop step by step, one file per step
+print(viz.text(price))               # one line per node: c = add a b
+```
 
 A target is a Tensor, a list of Tensors or a ``gg.Tape``. The drawing reads the
 public graph only (``creator``, ``inputs``, ``op``, ``scope``, ``.data``, ``.grad``).

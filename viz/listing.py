@@ -10,14 +10,16 @@ from .labels import number
 
 
 def text(target):
-    """The nodes of ``target`` (what ``viz.draw`` takes) as lines, in recording order::
+    """The nodes of ``target`` (what ``viz.draw`` takes) as lines, in recording order:
 
-        in apple apple_num orange orange_num tax
-        a = mul apple apple_num
-        b = mul orange orange_num
-        c = add a b
-        price = mul c tax
-        out price
+    ```text
+    in apple apple_num orange orange_num tax
+    a = mul apple apple_num
+    b = mul orange orange_num
+    c = add a b
+    price = mul c tax
+    out price
+    ```
 
     A tensor is called by its name (its ``str``: ``name=5`` is "5") when that is a free
     identifier, else a, b, c, ...; a constant is written in place (``1``, or

@@ -1,7 +1,10 @@
 """The names of "Deep Learning from Scratch", built on graphgrad, with the book's
-signatures, so the book's code runs as printed::
+signatures, so the book's code runs as printed:
 
-    from graphgrad.book import sigmoid, softmax, cross_entropy_error, MulLayer, Trainer
+```python
+from graphgrad.book import sigmoid, softmax, cross_entropy_error
+from graphgrad.book import MulLayer, Trainer
+```
 
 * ch3–4 functions (``step_function``, ``identity_function``, ``sigmoid``, ``relu``,
   ``softmax``, ``mean_squared_error``, ``cross_entropy_error``): numpy values in,

@@ -1,9 +1,11 @@
 """The book's multiplication and addition layers (ch5, ``layer_naive.py``): graphgrad's
-``Mul`` and ``Add`` nodes, which already follow the book's forward/backward API::
+``Mul`` and ``Add`` nodes, which already follow the book's forward/backward API:
 
-    mul = MulLayer()
-    mul.forward(100, 2)   # 200
-    mul.backward(1)       # (2, 100)
+```python
+mul = MulLayer()
+mul.forward(100, 2)   # 200
+mul.backward(1)       # (2, 100)
+```
 
 Called on tensors (``MulLayer()(apple, num)``) they record themselves in a graph.
 """

@@ -1,9 +1,11 @@
 """Neural-network layers with the DLFS names, built from graphgrad nodes.
 
-    layer = Affine(W, b)
-    y = layer(x)                      # in a graph: Tensors in and out, scope "Affine"
-    out = layer.forward(x_array)      # DLFS protocol: numpy in and out
-    dx = layer.backward(dout)         # ... then layer.dW, layer.db
+```python
+layer = Affine(W, b)
+y = layer(x)                  # in a graph: Tensors in and out, scope "Affine"
+out = layer.forward(x_array)  # DLFS protocol: numpy in and out
+dx = layer.backward(dout)     # ... then layer.dW, layer.db
+```
 """
 from ..nodes.conv import col2im, im2col
 from .conv import Convolution, Pooling

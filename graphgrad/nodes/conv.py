@@ -8,7 +8,9 @@ position of the first maximum (DLFS's argmax) and sends the gradient there.
 Each node's backward is the forward of its adjoint node, so with ``create_graph``
 the backward pass is itself recorded and can be differentiated again:
 
-    Im2col  ⟷  Col2im            MaxPool / PoolGather  ⟷  PoolScatter
+```text
+Im2col  ⟷  Col2im            MaxPool / PoolGather  ⟷  PoolScatter
+```
 """
 from ..backend import get_namespace, shape_of
 from ..node import Node

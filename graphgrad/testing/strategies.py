@@ -1,22 +1,26 @@
 """Hypothesis strategies for property tests of gradients.
 
 Shapes, float arrays and tensors, and random expression graphs built from every
-graphgrad primitive, so that a gradient property is one short test::
+graphgrad primitive, so that a gradient property is one short test:
 
-    from hypothesis import given, strategies as st
-    from graphgrad.testing import gradcheck
-    from graphgrad.testing.strategies import arrays, broadcastable_shapes, expressions
+```python
+from hypothesis import given, strategies as st
+from graphgrad.testing import gradcheck
+from graphgrad.testing.strategies import arrays, broadcastable_shapes, expressions
 
-    @given(broadcastable_shapes().flatmap(lambda s: st.tuples(arrays(s[0]), arrays(s[1]))))
-    def test_mul_gradient(xy):
-        assert gradcheck(lambda x, y: x * y, xy)
+@given(broadcastable_shapes().flatmap(
+    lambda s: st.tuples(arrays(s[0]), arrays(s[1]))))
+def test_mul_gradient(xy):
+    assert gradcheck(lambda x, y: x * y, xy)
 
-    @given(st.data())
-    def test_any_expression(data):
-        shapes = [(2, 3), (3,)]
-        expr = data.draw(expressions(shapes))   # e.g. { lambda a:[2,3] b:[3]. c = a * b ... }
-        # relu, max and maximum have kinks: separated values keep clear of them
-        assert gradcheck(expr, [data.draw(arrays(s, separated=True)) for s in shapes])
+@given(st.data())
+def test_any_expression(data):
+    shapes = [(2, 3), (3,)]
+    # e.g. { lambda a:[2,3] b:[3]. c = a * b ... }
+    expr = data.draw(expressions(shapes))
+    # relu, max and maximum have kinks: separated values keep clear of them
+    assert gradcheck(expr, [data.draw(arrays(s, separated=True)) for s in shapes])
+```
 
 Values stay in a bounded range ([-3, 3] by default) and expression graphs keep every
 operation inside its domain (``log(x*x + 1)``, ``a / (b*b + 1)``), so gradients are
@@ -47,8 +51,10 @@ __all__ = [
 def shapes(min_dims=0, max_dims=3, min_side=1, max_side=4):
     """Array shapes: tuples of ``min_dims..max_dims`` sides in ``min_side..max_side``.
 
+    ```pycon
     >>> shapes(max_dims=2).example()
     (3, 1)
+    ```
     """
     return hnp.array_shapes(
         min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
@@ -57,8 +63,10 @@ def shapes(min_dims=0, max_dims=3, min_side=1, max_side=4):
 def broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=4):
     """Tuples of ``num_shapes`` shapes that broadcast together (numpy's rules).
 
+    ```pycon
     >>> broadcastable_shapes().example()
     ((2, 1, 3), (4, 3))
+    ```
     """
     return hnp.mutually_broadcastable_shapes(
         num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, min_side=min_side,
@@ -70,8 +78,10 @@ def shapes_broadcasting_to(shape):
     sides of ``shape``, each possibly replaced by 1. These are also the shapes that
     ``sum_to`` can sum an array of ``shape`` down to.
 
+    ```pycon
     >>> shapes_broadcasting_to((2, 3, 4)).example()
     (1, 4)
+    ```
     """
     shape = tuple(shape)
 
@@ -97,9 +107,11 @@ def arrays(shape=None, dtype=np.float64, min_value=-3, max_value=3, separated=Fa
     ``|x - y| >= gap`` for any two elements (an array can hold at most
     ``(max_value - min_value) / gap`` of them).
 
+    ```pycon
     >>> arrays((2, 2), separated=True).example()
     array([[ 0.05, -1.2 ],
            [ 2.75,  0.1 ]])
+    ```
     """
     shape = shapes() if shape is None else shape
     if separated:
@@ -117,8 +129,10 @@ def tensors(shape=None, dtype=np.float64, min_value=-3, max_value=3, separated=F
             gap=0.05):
     """``arrays(...)`` as leaf tensors (``gg.tensor``) that require grad.
 
+    ```pycon
     >>> tensors((3,)).example()
     tensor([ 0.5 , -2.25,  1.  ])
+    ```
     """
     return arrays(shape, dtype, min_value, max_value, separated, gap).map(tensor)
 
@@ -170,13 +184,15 @@ def expressions(shapes, max_ops=6, ops=None, smooth=False, input_bound=3.0, extr
     ``a / (b*b + 1)``, powers of ``x*x + 0.5``; kinks are shifted off the ties that
     repeated values create (``relu(x + 0.063)``); a step whose values could exceed
     100 in magnitude is wrapped in ``tanh``. The repr lists the steps, one per line,
-    in graphgrad's own function names (a jaxpr-like dump)::
+    in graphgrad's own function names (a jaxpr-like dump):
 
-        { lambda a:[2,3] b:[3].
-            c:[2,3] = a * b
-            d:[2,3] = exp(tanh(c))
-            e:[2] = sum(d, axis=1)
-          -> e }
+    ```text
+    { lambda a:[2,3] b:[3].
+        c:[2,3] = a * b
+        d:[2,3] = exp(tanh(c))
+        e:[2] = sum(d, axis=1)
+      -> e }
+    ```
     """
     if isinstance(shapes, st.SearchStrategy):
         return shapes.flatmap(
