@@ -5,10 +5,12 @@ operation: ``graphgrad/nodes/linalg.py:21: RuntimeWarning: overflow encountered 
 matmul``. While a node computes (``forward`` in ``Node.apply`` or in a replay,
 ``backward`` in the reverse sweep), such a warning is issued again, naming the node
 and its operands, from the first line of the stack outside graphgrad and numpy, the
-user's::
+user's:
 
-    train.py:12: FloatingPointWarning: overflow encountered in matmul, in MatMul (@)
-    on x 'W1' float64 (784, 50), float64 (100, 784)
+```text
+train.py:12: FloatingPointWarning: overflow encountered in matmul, in MatMul (@)
+on x 'W1' float64 (784, 50), float64 (100, 784)
+```
 
 ``FloatingPointWarning`` is a ``RuntimeWarning`` and numpy's text comes first, so
 filters written for numpy's warnings (``filterwarnings("ignore", "overflow

@@ -77,10 +77,12 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 
 @contextlib.contextmanager
 def atomic_writer(path):
-    """Open ``path`` for writing bytes, all or nothing::
+    """Open ``path`` for writing bytes, all or nothing:
 
-        with atomic_writer("price.svg") as file:
-            file.write(data)
+    ```python
+    with atomic_writer("price.svg") as file:
+        file.write(data)
+    ```
 
     The bytes go to a new hidden file beside ``path`` (``.price.svg.<random>.tmp``),
     which is flushed, fsynced and renamed onto ``path`` when the block ends. If the
@@ -103,10 +105,12 @@ def atomic_writer(path):
 
 
 def _params_path(path, operation):
-    """The file ``save_params`` and ``load_params`` use for ``path``, as a str::
+    """The file ``save_params`` and ``load_params`` use for ``path``, as a str:
 
-        _params_path("w.npz", ...)   -> "w.npz"        (also .pkl, .pickle, any case)
-        _params_path("weights", ...) -> "weights.npz"  (as numpy.savez names it)
+    ```text
+    _params_path("w.npz", ...)   -> "w.npz"        (also .pkl, .pickle, any case)
+    _params_path("weights", ...) -> "weights.npz"  (as numpy.savez names it)
+    ```
 
     Any other suffix raises ``ValueError`` naming ``operation`` ("save_params" or
     "load_params"), the path and the supported suffixes.
@@ -123,11 +127,13 @@ def _params_path(path, operation):
 
 def save_params(path, params):
     """Save ``params`` (name -> array) in the format ``path``'s suffix names, atomically,
-    and return the path written::
+    and return the path written:
 
-        save_params("params.npz", params)  -> "params.npz"   numpy .npz
-        save_params("weights", params)     -> "weights.npz"  no suffix: .npz is added
-        save_params("params.pkl", params)  -> "params.pkl"   DLFS pickle (also .pickle)
+    ```text
+    save_params("params.npz", params)  -> "params.npz"   numpy .npz
+    save_params("weights", params)     -> "weights.npz"  no suffix: .npz is added
+    save_params("params.pkl", params)  -> "params.pkl"   DLFS pickle (also .pickle)
+    ```
 
     ``load_params`` reads back every name this takes, the same way ("weights" is
     "weights.npz"). Another suffix, or an object array, raises ``ValueError`` before
