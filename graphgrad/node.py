@@ -19,6 +19,7 @@ import numpy as np
 
 from .backend import device_of, get_namespace, is_array
 from .recording import clock, mode
+from .rules import parse
 from .tensor import Tensor
 
 
@@ -98,6 +99,11 @@ class Node:
     @property
     def name(self):
         return type(self).__name__
+
+    @classmethod
+    def rule(cls):
+        """The local chain rule this class states in its docstring, as a ``Rule``."""
+        return parse(cls.__doc__)
 
     def describe(self, inputs):
         """``Mul (×) on x 'apple' float64 (), float64 (3,)``: the node and its operands."""
