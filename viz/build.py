@@ -42,8 +42,9 @@ CLUSTER = {"style": "rounded,dashed", "color": "gray55", "fontcolor": "gray35"}
 HIGHLIGHT = {"fillcolor": "#ffe066", "penwidth": "2"}
 FOLDED = {"shape": "box", "style": "rounded,filled", "fillcolor": "#e8eefa", "color": "#4a6fa5"}
 NOTE = {"labelloc": "t", "fontsize": "13", "fontcolor": "#4a6fa5"}
-COMPACT_OVER = 200  # more drawn operations: values inside the nodes, ranked by newrank
-COMPACT = {"ordering": "", "newrank": "true"}
+COMPACT_OVER = 200  # more drawn operations (or blocks of them, which many tensors join):
+#                    values inside the nodes, ranked by newrank
+COMPACT = {"newrank": "true"}  # and no "ordering", which slows dot down
 COMPACT_OP = {"shape": "ellipse", "margin": "0.04,0.01"}
 FLOW = {"weight": "4"}  # compact: straight runs from operation to operation
 VALUE_SIZE = 11  # points: a value and gradient inside a compact node
@@ -97,7 +98,8 @@ class Drawing:
         self.folds = fold_graph(graph) if fold else {}
         self.fold_ids = {box: i for i, box in enumerate(dict.fromkeys(self.folds.values()))}
         self.inner = inner_leaves(graph.nodes, self.folds)
-        self.compact = len({self.head(node) for node in graph.nodes}) > COMPACT_OVER
+        self.compact = (len({self.head(node) for node in graph.nodes}) > COMPACT_OVER
+                        or any(box.kind == "block" for box in self.fold_ids))
         self.highlighted = None if highlight is None else self.head(highlight)
         self.members = defaultdict(list)  # scope (None: top level) -> [(id, attributes)]
         self.edges = []  # (tail id, head id, attributes)
@@ -237,7 +239,9 @@ class Drawing:
                 f"(fold=False draws them all)")
 
     def digraph(self, rankdir):
-        graph = GRAPH | {"rankdir": rankdir} | (COMPACT if self.compact else {})
+        graph = GRAPH | {"rankdir": rankdir}
+        if self.compact:
+            graph = {k: v for k, v in graph.items() if k != "ordering"} | COMPACT
         if self.folds:
             graph |= NOTE | {"label": html_label(escape(self.note()))}
         dot = graphviz.Digraph(graph_attr=graph, node_attr=NODE, edge_attr=EDGE)

@@ -34,6 +34,7 @@ class Fold:
 
     title: str
     nodes: list = field(repr=False)
+    kind: str = "chain"  # "scope" (a run of one scope), "chain" or "block"
 
     def lines(self):
         """The box's label: what it is, and how many operations it holds."""
@@ -72,7 +73,7 @@ def scope_runs(nodes):
         run.append(scope)
     runs.append(run)
     return [Fold(f"{run[0].name} ×{len(run) - 2:,}",
-                 [node for scope in run[1:-1] for node in instances[scope]])
+                 [node for scope in run[1:-1] for node in instances[scope]], "scope")
             for run in runs if len(run) >= RUN_MIN]
 
 
@@ -122,5 +123,5 @@ def blocks(nodes, folds):
         return []
     size = math.ceil(len(rest) / (MAX_DRAWN // 2))
     parts = [rest[i:i + size] for i in range(0, len(rest), size)]
-    return [Fold(f"ops {part[0][0]:,}–{part[-1][0]:,}", [node for _, node in part])
+    return [Fold(f"ops {part[0][0]:,}–{part[-1][0]:,}", [node for _, node in part], "block")
             for part in parts]

@@ -59,9 +59,10 @@ def show(target, *, grads=True, expand=True):
     from IPython.display import HTML, display
 
     page = html(target, grads=grads, expand=expand)
-    frame = HTML(f'<iframe srcdoc="{html_text.escape(page, quote=True)}" '
+    frame = HTML(f'<div><iframe srcdoc="{html_text.escape(page, quote=True)}" '
                  f'style="width: 100%; height: {IFRAME_HEIGHT}px; border: 1px solid #ccc" '
-                 f'title="graphgrad backprop viewer"></iframe>')
+                 f'title="graphgrad backprop viewer"></iframe></div>')  # a div: IPython
+    # warns of a bare iframe, meaning a URL, which IPython.display.IFrame takes
     display(frame)
     return frame
 

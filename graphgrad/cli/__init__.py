@@ -2,9 +2,9 @@
 import argparse
 import sys
 
-from . import demo, draw, train
+from . import demo, draw, train, view
 
-COMMANDS = {"demo": demo, "draw": draw, "train": train}
+COMMANDS = {"demo": demo, "draw": draw, "train": train, "view": view}
 
 
 def main(argv=None):
