@@ -223,3 +223,11 @@ def test_the_viewer_of_a_folded_graph_can_unfold_its_boxes():
     assert '<div class="gg-unfold" data-box="gg-f0" hidden><p>the first 120 of its 9,992 ops' \
         in page
     assert len(data["steps"]) == 1 + 9 + 1 + 9  # a box is one step each way
+
+
+@needs_dot
+def test_compact_nodes_mark_their_value_and_gradient_lines():
+    page = viz.html(scalar_chain(60))  # 240 ops: values inside the nodes
+    assert page.count('class="gg-value"') == 240 + 61  # every op and every leaf
+    assert page.count('class="gg-grad"') == 240 + 61
+    assert len(re.findall(r'<g id="gg-n\d+" class="node" data-node', page)) == 240

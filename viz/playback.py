@@ -146,5 +146,6 @@ def full(array):
     """An array in full when small, else its shape and summary."""
     if array.size <= FULL:
         return value(array) if array.size <= 1 else np.array2string(
-            array, separator=" ", formatter={"float_kind": number, "int_kind": number})
+            array, separator=" ", max_line_width=10_000,
+            formatter={"float_kind": number, "int_kind": number})
     return f"{value(array)}, mean {number(array.mean())}"

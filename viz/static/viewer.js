@@ -76,25 +76,29 @@
     return e;
   }
 
-  function tensorTable(rows) {
-    const table = element("table");
-    const head = element("tr");
-    ["", "name", "shape", "dtype", "value", "gradient"].forEach(function (h) {
-      head.appendChild(element("th", h));
+  // One tensor as a card: symbol, name, shape and dtype; its value; its gradient.
+  function tensorCard(symbol, index) {
+    const t = data.tensors[index];
+    const card = element("div", null, "gg-tensor");
+    const head = element("div", null, "gg-tensor-head");
+    if (symbol) head.appendChild(element("span", symbol, "gg-math gg-symbol"));
+    head.appendChild(element("strong", t.name || "(unnamed)"));
+    head.appendChild(element("span", "  " + t.shape + " · " + t.dtype, "gg-muted"));
+    card.appendChild(head);
+    [["value", t.value, ""], ["gradient", t.grad, " gg-grad-text"]].forEach(function (row) {
+      if (row[1] === null) return;
+      const line = element("div", null, "gg-tensor-row");
+      line.appendChild(element("span", row[0], "gg-muted"));
+      line.appendChild(element("pre", row[1], "gg-array" + row[2]));
+      card.appendChild(line);
     });
-    table.appendChild(head);
-    rows.forEach(function (row) {
-      const t = data.tensors[row[1]];
-      const tr = element("tr");
-      tr.appendChild(element("td", row[0], "gg-math"));
-      tr.appendChild(element("td", t.name || "—"));
-      tr.appendChild(element("td", t.shape));
-      tr.appendChild(element("td", t.dtype));
-      tr.appendChild(element("td", t.value, "gg-array"));
-      tr.appendChild(element("td", t.grad === null ? "—" : t.grad, "gg-array gg-grad-text"));
-      table.appendChild(tr);
-    });
-    return table;
+    return card;
+  }
+
+  function tensorCards(rows) {
+    const list = element("div");
+    rows.forEach(function (row) { list.appendChild(tensorCard(row[0], row[1])); });
+    return list;
   }
 
   function showNode(id) {
@@ -108,9 +112,9 @@
     panel.appendChild(element("h3", "forward"));
     panel.appendChild(element("p", node.forward, "gg-math"));
     panel.appendChild(element("h3", "inputs"));
-    panel.appendChild(tensorTable(node.inputs));
+    panel.appendChild(tensorCards(node.inputs));
     panel.appendChild(element("h3", "output"));
-    panel.appendChild(tensorTable([node.output]));
+    panel.appendChild(tensorCards([node.output]));
     panel.appendChild(element("h3", "chain rule, this node's step"));
     if (node.prose) panel.appendChild(element("p", node.prose));
     node.lines.forEach(function (line) { panel.appendChild(element("p", line, "gg-math")); });
@@ -138,7 +142,7 @@
   function showTensor(index) {
     panel.replaceChildren();
     panel.appendChild(element("h2", data.tensors[index].name || "tensor"));
-    panel.appendChild(tensorTable([["", index]]));
+    panel.appendChild(tensorCard("", index));
   }
 
   // -- unfolding a box, collapsing a cluster ----------------------------------------
