@@ -183,3 +183,24 @@ def test_arrays_show_in_full_when_small_and_summarised_when_large(open_page):
     assert "[1 2 3]" in find(browser, "#gg-panel").text
     find(browser, "#gg-find").send_keys("large")
     assert "10×20 [0 … 199], mean 99.5" in find(browser, "#gg-panel").text
+
+
+def test_scrolling_zooms_and_dragging_pans(open_page):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    def transform():
+        """(translation, scale) of the drawing, from its CSS transform."""
+        text = browser.execute_script("return document.getElementById('gg-canvas').style.transform")
+        translate, scale = text.split(" scale(")
+        return translate, float(scale.rstrip(")"))
+
+    price, _ = demo.apple_orange()
+    browser = open_page(price)
+    before = transform()
+    ActionChains(browser).move_to_element_with_offset(find(browser, "#gg-view"), -400, -250) \
+        .click_and_hold().move_by_offset(60, 40).release().perform()
+    panned = transform()
+    assert panned[0] != before[0] and panned[1] == before[1]
+    browser.execute_script("document.getElementById('gg-view').dispatchEvent(new WheelEvent("
+                           "'wheel', {deltaY: -300, clientX: 300, clientY: 300}))")
+    assert transform()[1] > 1.5 * panned[1]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from graphgrad.serialization import atomic_writer
 
-from .build import Drawing, gradient_color
+from .build import VALUE_SIZE, Drawing, gradient_color
 from .files import pipe
 from .fold import Fold
 from .graph import Graph, collect, name_of, output_of
@@ -27,7 +27,7 @@ STATIC = Path(__file__).with_name("static")
 SVG_NS = "http://www.w3.org/2000/svg"
 UNFOLD_OPS = 120  # an unfolded box draws at most this many of its operations
 UNFOLD_BOXES = 12  # and at most this many boxes get a drawing of their insides
-VALUE_FONT_SIZE = "11.00"  # a compact node's value line (build.VALUE_SIZE)
+VALUE_FONT_SIZE = f"{VALUE_SIZE:.2f}"  # how dot writes a compact node's value line
 IFRAME_HEIGHT = 560
 
 ET.register_namespace("", SVG_NS)
@@ -155,7 +155,10 @@ PAGE = """<!DOCTYPE html>
   output and its step of the chain rule; click a cluster's name to fold it; drag to
   pan, scroll to zoom.</p></aside>
 </main>
-<div id="gg-unfolded" hidden><button id="gg-fold">fold back</button><div id="gg-unfold-body"></div></div>
+<div id="gg-unfolded" hidden>
+  <button id="gg-fold">fold back</button>
+  <div id="gg-unfold-body"></div>
+</div>
 <div id="gg-unfolds" hidden>
 {unfolds}
 </div>

@@ -224,9 +224,10 @@
   });
   window.addEventListener("mousemove", function (event) {
     if (drag === null) return;
-    x = event.clientX - drag.x;
-    y = event.clientY - drag.y;
-    drag.moved = true;
+    const nx = event.clientX - drag.x, ny = event.clientY - drag.y;
+    drag.moved = drag.moved || Math.abs(nx - x) + Math.abs(ny - y) > 3;  // not a click
+    x = nx;
+    y = ny;
     place();
   });
   window.addEventListener("mouseup", function () {
@@ -291,6 +292,7 @@
   });
   document.addEventListener("keydown", function (event) {
     if (event.target.tagName === "INPUT" && event.target.type !== "range") return;
+    if (event.target.tagName === "BUTTON" && event.key === " ") return;  // the button's own
     const keys = {
       ArrowRight: function () { go(step + 1); }, ArrowLeft: function () { go(step - 1); },
       Home: function () { go(0); }, End: function () { go(last); }, " ": play,
