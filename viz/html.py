@@ -99,14 +99,17 @@ def mark(svg, drawing, data):
 def unfolds(drawing, grads):
     """Hidden drawings of what each box holds (its first UNFOLD_OPS operations)."""
     parts = []
-    for element, box in list(drawing.boxes.items())[:UNFOLD_BOXES]:
+    for name, box in list(drawing.boxes.items())[:UNFOLD_BOXES]:
         nodes = box.nodes if isinstance(box, Fold) else [
             n for n in drawing.graph.nodes if drawing.group(n) is box]
         inner = Drawing(inside(nodes[:UNFOLD_OPS]), gradient_color(grads), fold=False)
-        svg = ET.tostring(ET.fromstring(pipe(inner.digraph("LR"), "svg")), encoding="unicode")
+        root = ET.fromstring(pipe(inner.digraph("LR"), "svg"))
+        for element in root.iter():
+            element.attrib.pop("id", None)  # dot's node1, edge1, ... are the page's too
+        svg = ET.tostring(root, encoding="unicode")
         more = len(nodes) - UNFOLD_OPS
         note = f"<p>the first {UNFOLD_OPS} of its {len(nodes):,} ops</p>" if more > 0 else ""
-        parts.append(f'<div class="gg-unfold" data-box="gg-{element}" hidden>{note}{svg}</div>')
+        parts.append(f'<div class="gg-unfold" data-box="gg-{name}" hidden>{note}{svg}</div>')
     return "\n".join(parts)
 
 

@@ -126,7 +126,7 @@
     if (box.ops.length) {
       panel.appendChild(element("h3", "operations inside"));
       panel.appendChild(element("p", box.ops.map(function (o) {
-        return o[0] + " ×" + o[1].toLocaleString("en");
+        return o[1].toLocaleString("en") + " " + o[0];
       }).join(",  "), "gg-math"));
     }
     const drawing = document.querySelector('.gg-unfold[data-box="' + id + '"]');
