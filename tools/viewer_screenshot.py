@@ -1,5 +1,7 @@
-"""Regenerate docs/viewer_backward.png: the viewer of the DLFS apple/orange graph, mid
-backward, as headless Chromium shows it (needs chromium, chromium-driver, selenium).
+"""Regenerate docs/screenshots/viewer_backward.png: the viewer of the DLFS apple/orange
+graph, mid backward, as headless Chromium shows it (needs chromium, chromium-driver and
+selenium). Screenshots live in docs/screenshots/, apart from the drawings in docs/ that
+the examples regenerate (tests/test_examples.py).
 
 The page is stepped to the orange ×, whose chain-rule step the side panel shows.
 
@@ -22,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 import viz  # noqa: E402  (after the path is set)
 from graphgrad.cli.demo import apple_orange  # noqa: E402
 
-OUTPUT = ROOT / "docs" / "viewer_backward.png"
+OUTPUT = ROOT / "docs" / "screenshots" / "viewer_backward.png"
 STEPS = 8  # Home, 4 forward, the seed, 3 of the 4 backward steps: the orange ×
 
 
