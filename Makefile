@@ -3,8 +3,11 @@ PYTHON ?= python3
 
 .PHONY: install deps demo test mutants bench docs
 
+# graphviz's dot draws; headless Chromium runs the viewer's tests (tests/test_viewer_browser.py)
 deps:
 	@command -v dot >/dev/null || (apt-get update -qq && apt-get install -y -qq graphviz)
+	@(command -v chromium >/dev/null && command -v chromedriver >/dev/null) || \
+		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 
 install: deps
 	$(PYTHON) -m pip install -q -e '.[test]'

@@ -24,6 +24,7 @@ import numpy as np
 from .backend import device_of, get_namespace, is_array
 from .numpy_warnings import raise_naming
 from .recording import clock, mode
+from .rules import parse
 from .tensor import Tensor
 
 
@@ -105,6 +106,11 @@ class Node:
     @property
     def name(self):
         return type(self).__name__
+
+    @classmethod
+    def rule(cls):
+        """The local chain rule this class states in its docstring, as a ``Rule``."""
+        return parse(cls.__doc__)
 
     def describe(self, inputs):
         """``Mul (×) on x 'apple' float64 (), float64 (3,)``: the node and its operands."""

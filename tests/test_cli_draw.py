@@ -118,7 +118,7 @@ def test_missing_file_and_bad_suffix_exit_2(tmp_path, capsys):
     assert main(["draw", str(tmp_path / "nope.py")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert main(["draw", str(script(tmp_path, APPLE)), "-o", str(tmp_path / "g.jpg")]) == 2
-    assert ".svg, .png, .pdf or .dot" in capsys.readouterr().err
+    assert ".svg, .png, .pdf, .dot or .html" in capsys.readouterr().err
 
 
 MISMATCH = """
@@ -153,7 +153,7 @@ def test_a_bad_suffix_is_refused_before_the_file_runs(tmp_path, capsys):
     marker = tmp_path / "ran"
     path = script(tmp_path, textwrap.dedent(APPLE) + f"open({str(marker)!r}, 'w').close()\n")
     assert main(["draw", str(path), "-o", str(tmp_path / "g.jpg")]) == 2
-    assert "give a path ending in .svg, .png, .pdf or .dot" in capsys.readouterr().err
+    assert "give a path ending in .svg, .png, .pdf, .dot or .html" in capsys.readouterr().err
     assert not marker.exists()
 
 
@@ -177,3 +177,32 @@ def test_command_line_exit_status(tmp_path):
     help_text = subprocess.run([sys.executable, "-m", "graphgrad.cli", "draw", "--help"],
                                capture_output=True, text=True).stdout
     assert "`out`" in help_text and "last Tensor" in help_text
+
+
+@needs_dot
+def test_draws_the_viewer_page_by_suffix(tmp_path, capsys):
+    output = tmp_path / "price.html"
+    assert main(["draw", str(script(tmp_path, APPLE)), "-o", str(output)]) == 0
+    page = output.read_text()
+    assert page.startswith("<!DOCTYPE html>") and 'data-op="×"' in page
+    assert str(output) in capsys.readouterr().out
+
+
+@needs_dot
+def test_view_writes_a_temporary_page_opens_the_browser_and_prints_its_path(
+        tmp_path, capsys, monkeypatch):
+    opened = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    assert main(["view", str(script(tmp_path, APPLE, name="apple.py"))]) == 0
+    path = capsys.readouterr().out.strip()
+    assert path.startswith(str(tmp_path / "apple-")) and path.endswith(".html")
+    assert opened == [f"file://{path}"]
+    assert "gg-panel" in open(path).read()
+
+
+def test_view_reports_a_file_without_a_tensor(tmp_path, capsys, monkeypatch):
+    opened = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    assert main(["view", str(script(tmp_path, "x = 3\n"))]) == 2
+    assert "graphgrad view:" in capsys.readouterr().err and not opened

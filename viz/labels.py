@@ -70,11 +70,18 @@ def html_label(*lines):
 def edge_label(tensor, grad_color=None, name=None, note=None):
     """The forward value (``name = value`` given a name) over the gradient, in
     ``grad_color`` (no gradient line when None), over a ``note`` in red, if any."""
+    return html_label(*value_lines(tensor, grad_color, name), *note_lines(note))
+
+
+def value_lines(tensor, grad_color=None, name=None, size=None):
+    """The escaped lines of ``edge_label``; in ``size`` points when given."""
     text = value(tensor.data) if name is None else f"{name} = {value(tensor.data)}"
     lines = [escape(text)]
     if grad_color is not None:
         lines.append(f'<FONT COLOR="{grad_color}">{escape(value(tensor.grad))}</FONT>')
-    return html_label(*lines, *note_lines(note))
+    if size is None:
+        return lines
+    return [f'<FONT POINT-SIZE="{size}">{line}</FONT>' for line in lines]
 
 
 def note_lines(note):

@@ -2,9 +2,9 @@
 import argparse
 import sys
 
-from . import demo, draw, export, train
+from . import demo, draw, export, train, view
 
-COMMANDS = {"demo": demo, "draw": draw, "export": export, "train": train}
+COMMANDS = {"demo": demo, "draw": draw, "export": export, "train": train, "view": view}
 
 
 def main(argv=None):

@@ -1,4 +1,4 @@
-"""Draw the graph a Python file builds: graphgrad draw FILE.py -o out.svg
+"""Draw the graph a Python file builds: graphgrad draw FILE.py -o out.svg (or .html)
 
 FILE.py runs as a module named __graphgrad_draw__ (its `if __name__ == "__main__":`
 block is skipped). What is drawn:
@@ -6,9 +6,11 @@ block is skipped). What is drawn:
   2. without `out`, the last Tensor the file defines at module level (variables in
      the order of their first assignment).
 Call backward() in the file to see the gradients in red under the values.
-If the file raises, its traceback is shown (from its own first line on), exit 1.
+A .html file is the interactive viewer: it plays the forward pass and the backward
+sweep step by step (viz.html). If the file raises, its traceback is shown (from its own first line on), exit 1.
 
   graphgrad draw examples/apple_orange.py -o apple_orange.png
+  graphgrad draw examples/apple_orange.py -o apple_orange.html
   graphgrad draw examples/two_layer_net.py --collapse --format dot
   graphgrad draw examples/two_layer_net.py --rankdir TB -o net.svg   # top to bottom
 """
@@ -18,9 +20,10 @@ from pathlib import Path
 
 import graphgrad as gg
 import viz
-from viz.files import FORMATS
+from viz.files import FORMATS as DRAWING_FORMATS
 from .script import ScriptError, UsageError, run_script
 
+FORMATS = DRAWING_FORMATS + ("html",)
 
 RANKDIRS = ("LR", "TB", "RL", "BT")  # graphviz's directions
 
@@ -43,20 +46,31 @@ def add_parser(parser):
 
 
 def run(args):
-    try:
+    def draw():
         output, format = output_and_format(args)
         target = find_target(args.file)
-        digraph = viz.draw(target, grads=not args.no_grads, expand=not args.collapse,
-                           rankdir=args.rankdir)
-        print(viz.render(digraph, output, format))
+        options = {"grads": not args.no_grads, "expand": not args.collapse}
+        if format == "html":
+            return viz.html(target, output, **options)
+        return viz.render(viz.draw(target, rankdir=args.rankdir, **options), output, format)
+
+    return reported("draw", args.file, draw)
+
+
+def reported(command, file, action):
+    """Run ``action`` and print what it returns; its errors as the exit status:
+    2 for a usage error, 1 when the file raised or ``dot`` is missing."""
+    try:
+        print(action())
     except UsageError as error:
-        print(f"graphgrad draw: {error}", file=sys.stderr)
+        print(f"graphgrad {command}: {error}", file=sys.stderr)
         return 2
     except ScriptError as error:
-        print(f"graphgrad draw: {args.file} raised an exception\n{error}", file=sys.stderr, end="")
+        print(f"graphgrad {command}: {file} raised an exception\n{error}", file=sys.stderr,
+              end="")
         return 1
     except viz.DotNotFoundError as error:
-        print(f"graphgrad draw: {error}", file=sys.stderr)
+        print(f"graphgrad {command}: {error}", file=sys.stderr)
         return 1
     return 0
 
@@ -68,7 +82,8 @@ def output_and_format(args):
     output = args.output or Path(f"{args.file.stem}.{format}")
     if format not in FORMATS:
         raise UsageError(f"cannot write {str(output)!r} as {format!r}: give a path ending in "
-                         f".svg, .png, .pdf or .dot, or --format one of {', '.join(FORMATS)}")
+                         f".svg, .png, .pdf, .dot or .html, or --format one of "
+                         f"{', '.join(FORMATS)}")
     return output, format
 
 

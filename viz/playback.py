@@ -1,0 +1,151 @@
+"""What the interactive page plays, as one JSON-ready dict built from a ``Drawing``.
+
+* ``steps``: step 0 shows no value; then one step per drawn operation in recording
+  order (its output's value appears, and the values it reads), then the seeds'
+  gradients, then one step per operation in reverse recording order (the backward
+  sweep: an input's gradient appears once its last consumer there is done, as in
+  ``viz.animate``). Consecutive operations folded into one box share a step.
+* ``tensors``: name, shape, dtype, value and gradient as text (small arrays in full,
+  large ones as their shape and a summary), and the steps that reveal them.
+* ``shows``: SVG id of each label writing a tensor -> the tensor's index.
+* ``nodes``: SVG id of each operation or box -> what the side panel says of it,
+  with the node's chain-rule step (``chain_rule.py``).
+* ``clusters``: SVG id of each scope's cluster -> the ids it holds, for collapsing.
+"""
+from collections import defaultdict
+
+import numpy as np
+
+from graphgrad.backend import to_numpy
+
+from .chain_rule import chain_step
+from .fold import Fold
+from .graph import name_of, output_of
+from .labels import number, value
+
+FULL = 64  # arrays of at most this many elements are written out in full
+
+
+def playback(drawing):
+    """The dict ``viz.html`` embeds in the page for ``drawing`` (built with ids)."""
+    tensors = _Tensors()
+    steps, value_at, grad_at = timeline(drawing)
+    nodes = {}
+    for node in drawing.graph.nodes:
+        head = "gg-" + drawing.head(node)
+        if head.startswith("gg-n"):
+            nodes[head] = describe_node(node, tensors)
+        elif head not in nodes:
+            nodes[head] = describe_box(drawing.boxes[head[3:]])
+    shows = {element: tensors.index(t) for element, t in drawing.shows.items()}
+    for t, i in tensors.indices.items():
+        tensors.rows[i]["at"] = [value_at.get(t), grad_at.get(t)]
+    return {"steps": steps, "tensors": tensors.rows, "shows": shows, "nodes": nodes,
+            "clusters": clusters(drawing), "note": drawing.note()}
+
+
+def timeline(drawing):
+    """``(steps, value_at, grad_at)``: the steps, and the step revealing each
+    tensor's value and gradient."""
+    graph = drawing.graph
+    steps = [{"at": None, "text": "start: press → to run the forward pass"}]
+    value_at, grad_at = {}, {}
+
+    def step(node, phase, count):
+        head = "gg-" + drawing.head(node)
+        box = drawing.boxes.get(head[3:])
+        if head != steps[-1]["at"] or box is None:
+            what = f"{node.op} ({node.name})" if box is None else describe_box(box)["box"]
+            steps.append({"at": head, "text": f"{phase} {count:,}/{len(graph.nodes):,}: {what}"})
+        return len(steps) - 1
+
+    for count, node in enumerate(graph.nodes, start=1):
+        at = step(node, "forward", count)
+        for x in node.inputs:
+            value_at.setdefault(x, at)
+        value_at[output_of(node)] = at
+    if any(drawing.grad_color(out) for out in graph.outputs):
+        steps.append({"at": None, "text": "seed: ∂L/∂output = 1; press → to go backward"})
+        grad_at.update(dict.fromkeys(graph.outputs, len(steps) - 1))
+        for count, node in enumerate(reversed(graph.nodes), start=1):
+            at = step(node, "backward", count)
+            for x in node.inputs:
+                if drawing.grad_color(x):
+                    grad_at[x] = at  # its last consumer in backward order completes it
+    return steps, value_at, grad_at
+
+
+def describe_node(node, tensors):
+    """What the side panel shows of an operation."""
+    rule = type(node).rule()
+    symbols = [symbol for symbol, _ in rule.gradients]
+    return {
+        "op": node.op, "kind": node.name,
+        "scope": "/".join(s.name for s in node.scope.path()) if node.scope else "",
+        "inputs": [[symbols[i] if i < len(symbols) else "", tensors.index(x)]
+                   for i, x in enumerate(node.inputs)],
+        "output": [rule.output, tensors.index(output_of(node))],
+        **chain_step(node),
+    }
+
+
+def describe_box(box):
+    """What the side panel shows of a box: a Fold, or a collapsed scope."""
+    if isinstance(box, Fold):
+        title, count = box.lines()
+        return {"box": title, "count": count, "ops": box.ops()}
+    return {"box": box.name, "count": "a scope drawn as one box (expand=False)", "ops": []}
+
+
+def clusters(drawing):
+    """For each cluster's SVG id: its name, how many operations it holds, and the ids
+    of everything inside it (nodes, nested clusters, edges between two of those)."""
+    where = {name: scope for scope, members in drawing.members.items()
+             for name, _ in members if scope is not None}
+    ids = {scope: f"gg-c{drawing.scope_ids[scope]}" for scope in drawing.scope_ids}
+    inside = defaultdict(set)  # scope -> SVG ids inside it
+    ops = defaultdict(int)
+    for name, scope in where.items():
+        path = scope.path()
+        for depth, outer in enumerate(path):
+            inside[outer].add(f"gg-{name}")
+            inside[outer].update(ids[inner] for inner in path[depth + 1:])
+            ops[outer] += name.startswith("n")
+    for i, (tail, head, _) in enumerate(drawing.edges):
+        if tail in where and head in where:
+            for a, b in zip(where[tail].path(), where[head].path()):
+                if a is not b:
+                    break
+                inside[a].add(f"gg-e{i}")
+    return {ids[scope]: {"name": scope.name, "ops": ops[scope], "members": sorted(members)}
+            for scope, members in inside.items()}
+
+
+class _Tensors:
+    """The tensors the page describes, numbered as first met."""
+
+    def __init__(self):
+        self.indices, self.rows = {}, []
+
+    def index(self, tensor):
+        if tensor not in self.indices:
+            self.indices[tensor] = len(self.rows)
+            self.rows.append(describe_tensor(tensor))
+        return self.indices[tensor]
+
+
+def describe_tensor(tensor):
+    """Name, shape, dtype, value and gradient of a tensor, as text."""
+    data = np.asarray(to_numpy(tensor.data))
+    return {"name": name_of(tensor) or "", "shape": "×".join(map(str, data.shape)) or "scalar",
+            "dtype": str(data.dtype), "value": full(data),
+            "grad": None if tensor.grad is None else full(np.asarray(to_numpy(tensor.grad)))}
+
+
+def full(array):
+    """An array in full when small, else its shape and summary."""
+    if array.size <= FULL:
+        return value(array) if array.size <= 1 else np.array2string(
+            array, separator=" ", max_line_width=10_000,
+            formatter={"float_kind": number, "int_kind": number})
+    return f"{value(array)}, mean {number(array.mean())}"
