@@ -1,11 +1,14 @@
 # Each target installs what it needs, so a fresh machine needs only `make demo` / `make test`.
 PYTHON ?= python3
 
-.PHONY: install deps demo test mutants bench docs
+.PHONY: install deps browser demo test mutants bench docs
 
-# graphviz's dot draws; headless Chromium runs the viewer's tests (tests/test_viewer_browser.py)
+# graphviz's dot draws
 deps:
 	@command -v dot >/dev/null || (apt-get update -qq && apt-get install -y -qq graphviz)
+
+# headless Chromium runs the viewer's tests (tests/test_viewer_browser.py)
+browser:
 	@(command -v chromium >/dev/null && command -v chromedriver >/dev/null) || \
 		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 
@@ -15,7 +18,7 @@ install: deps
 demo: install
 	OPENBLAS_NUM_THREADS=1 $(PYTHON) -m graphgrad.cli demo
 
-test: install
+test: install browser
 	OPENBLAS_NUM_THREADS=1 $(PYTHON) -m pytest -q -p no:cacheprovider
 
 # make mutants: does the suite catch real bugs? tools/mutants.py applies each of its
