@@ -17,6 +17,7 @@ from graphgrad.testing import GradcheckError, evidence, gradcheck, gradgradcheck
 from graphgrad.testing.blame import fresh, verdict
 from graphgrad.testing.differential import NUMPY
 from graphgrad.testing.strategies import ExtraOp, arrays, expressions
+from planted import DetachedSquare
 
 RNG = np.random.default_rng(20)
 X, W, B = RNG.normal(size=(4, 3)), RNG.normal(size=(3, 5)), RNG.normal(size=5)
@@ -38,22 +39,6 @@ class Scale(Node):
 
     def backward(self, dout):
         return dout * self.k * self.error
-
-
-class DetachedSquare(Node):
-    """y = x², with the right backward 2x·dout but no ``saved_inputs``: recorded with
-    create_graph, 2x is a constant, so the second derivative is lost."""
-
-    __slots__ = ("x",)
-    op = "sq"
-    saved = ("x",)
-
-    def forward(self, x):
-        self.x = x
-        return x * x
-
-    def backward(self, dout):
-        return 2 * self.x * dout
 
 
 def recorded_at(marker):

@@ -12,6 +12,7 @@ import pytest
 import graphgrad as gg
 import viz
 from graphgrad import nodes
+from benchmarks.viz_draw import scalar_graph as scalar_chain
 from graphgrad.cli import demo
 from viz.chain_rule import chain_step
 from viz.graph import collect
@@ -29,21 +30,6 @@ def page_data(page):
     """The JSON object a page plays."""
     text = re.search(r'<script type="application/json" id="gg-data">(.*?)</script>', page, re.S)
     return json.loads(text.group(1))
-
-
-def scalar_chain(terms, scoped=False):
-    """The benchmark's graph: ``s = relu(s * x_i + 1) * 0.01``, 4 ops per term."""
-    rng = np.random.default_rng(0)
-    s = gg.tensor(0.0, name="s0")
-    for i in range(terms):
-        x = gg.tensor(rng.standard_normal(), name=f"x{i}")
-        if scoped:
-            with gg.scope("step"):
-                s = gg.relu(s * x + 1) * 0.01
-        else:
-            s = gg.relu(s * x + 1) * 0.01
-    s.backward()
-    return s
 
 
 # -- each node class states its rule once, in its docstring ----------------------------
