@@ -9,7 +9,6 @@ from hypothesis import given, strategies as st
 from hypothesis.errors import InvalidArgument
 
 import graphgrad as gg
-from graphgrad.node import Node
 from graphgrad.testing import GradcheckError, gradcheck, gradgradcheck, numerical_gradient
 from graphgrad.testing.strategies import (
     OPS, SMOOTH_OPS, arrays, broadcastable_shapes, expressions, shapes,
