@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 import graphgrad as gg
-from graphgrad.nn import Convolution, Pooling, col2im, im2col
-from graphgrad.nodes import Col2im, Im2col, MaxPool, PoolGather, PoolScatter
+from graphgrad.nn import Convolution, Pooling, col2im, fold, im2col, unfold
+from graphgrad.nodes import Col2im, Fold, Im2col, MaxPool, PoolGather, PoolScatter, Unfold
 from graphgrad.testing import gradcheck, numerical_gradient
 
 
@@ -142,19 +142,19 @@ def test_convolution_standalone_sets_dW_db():
     np.testing.assert_allclose(layer.db, dout.sum(axis=(0, 2, 3)))
 
 
-def test_convolution_records_im2col_under_its_scope():
+def test_convolution_records_unfold_under_its_scope():
     layer = Convolution(values((2, 1, 3, 3), 4), np.zeros(2))
     with gg.Tape() as tape:
         layer(gg.tensor(values((1, 1, 5, 5), 5)))
-    assert isinstance(tape.nodes[0], Im2col)
+    assert isinstance(tape.nodes[0], Unfold)
     assert {node.scope.name for node in tape.nodes} == {"Convolution"}
 
 
-def test_constant_input_records_no_im2col():
+def test_constant_input_records_no_unfold():
     layer = Convolution(values((2, 1, 3, 3), 4), np.zeros(2))
     with gg.Tape() as tape:
         layer(gg.tensor(values((1, 1, 5, 5), 5), requires_grad=False))
-    assert not any(isinstance(node, Im2col) for node in tape.nodes)
+    assert not any(isinstance(node, Unfold) for node in tape.nodes)
 
 
 # -- Pooling --------------------------------------------------------------------------

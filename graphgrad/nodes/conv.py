@@ -2,13 +2,18 @@
 
 ``im2col`` unrolls every filter-sized window of a zero-padded image into one row, so
 a convolution becomes one matrix product; ``col2im`` is its adjoint (overlapping
-windows add up). Max pooling works on the windows directly: it keeps, per window, the
-position of the first maximum (DLFS's argmax) and sends the gradient there.
+windows add up). ``unfold`` / ``fold`` are the same per image, windows as columns,
+the layout the Convolution layer multiplies. Max pooling works on the windows
+directly: it keeps, per window, the position of the first maximum (DLFS's argmax)
+and sends the gradient there.
+
+Every function takes the windows as one strided view of the image and copies it
+once; the adjoints add back one kernel offset at a time (FH·FW whole-array passes).
 
 Each node's backward is the forward of its adjoint node, so with ``create_graph``
 the backward pass is itself recorded and can be differentiated again:
 
-    Im2col  ⟷  Col2im            MaxPool / PoolGather  ⟷  PoolScatter
+    Im2col  ⟷  Col2im     Unfold  ⟷  Fold     MaxPool / PoolGather  ⟷  PoolScatter
 """
 from ..backend import get_namespace, shape_of
 from ..node import Node
@@ -53,11 +58,44 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
     n, c, h, w = input_shape
     oh, ow = output_size(h, filter_h, stride, pad), output_size(w, filter_w, stride, pad)
     col = xp.reshape(col, (n, oh, ow, c, filter_h, filter_w))
-    col = xp.permute_dims(col, (0, 3, 4, 5, 1, 2))
-    img = xp.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=col.dtype)
+    return add_windows(xp.permute_dims(col, (0, 3, 4, 5, 1, 2)), input_shape, stride, pad)
+
+
+def unfold(x, filter_h, filter_w, stride=1, pad=0):
+    """(N, C, H, W) → (N, C·FH·FW, OH·OW): im2col per image, windows as columns
+    (PyTorch's ``unfold``): col[n, (c, y, x), (i, j)] = x_pad[n, c, i·s + y, j·s + x].
+
+    With it a convolution is one matrix product per image, W_col (FN, C·FH·FW) @
+    col[n], whose (N, FN, OH·OW) result is already NCHW. One copy of the strided
+    window view, whose inner loop runs along image rows.
+    """
+    xp = get_namespace(x)
+    n, c, h, w = shape_of(x)
+    oh, ow = output_size(h, filter_h, stride, pad), output_size(w, filter_w, stride, pad)
+    view = xp.permute_dims(windows(x, filter_h, filter_w, stride, pad), (0, 1, 4, 5, 2, 3))
+    return xp.reshape(view, (n, c * filter_h * filter_w, oh * ow))
+
+
+def fold(col, input_shape, filter_h, filter_w, stride=1, pad=0):
+    """(N, C·FH·FW, OH·OW) → (N, C, H, W): the adjoint of ``unfold``; where
+    windows overlap the values sum."""
+    n, c, h, w = input_shape
+    oh, ow = output_size(h, filter_h, stride, pad), output_size(w, filter_w, stride, pad)
+    col = get_namespace(col).reshape(col, (n, c, filter_h, filter_w, oh, ow))
+    return add_windows(col, input_shape, stride, pad)
+
+
+def add_windows(cols, input_shape, stride, pad):
+    """img[n, c, i·s + y, j·s + x] += cols[n, c, y, x, i, j] on zeros of the padded
+    ``input_shape``, then the padding cut off: FH·FW strided additions, one per
+    kernel offset (y, x), each over every window at once."""
+    xp = get_namespace(cols)
+    n, c, h, w = input_shape
+    _, _, filter_h, filter_w, oh, ow = shape_of(cols)
+    img = xp.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=cols.dtype)
     for y in range(filter_h):
         for x in range(filter_w):
-            img[:, :, strided(y, oh, stride), strided(x, ow, stride)] += col[:, :, y, x, :, :]
+            img[:, :, strided(y, oh, stride), strided(x, ow, stride)] += cols[:, :, y, x, :, :]
     return img[:, :, pad:h + pad, pad:w + pad]
 
 
@@ -105,6 +143,34 @@ class Col2im(Node):
 
     def backward(self, dout):
         return _apply(Im2col(self.filter_h, self.filter_w, self.stride, self.pad), dout)
+
+
+class Unfold(Im2col):
+    """col = unfold(x): (N, C, H, W) → (N, C·FH·FW, OH·OW);   ∂L/∂x = fold(∂L/∂col)."""
+
+    __slots__ = ()
+    op = "unfold"
+
+    def forward(self, x):
+        self.x_shape = shape_of(x)
+        return unfold(x, self.filter_h, self.filter_w, self.stride, self.pad)
+
+    def backward(self, dout):
+        return _apply(
+            Fold(self.x_shape, self.filter_h, self.filter_w, self.stride, self.pad), dout)
+
+
+class Fold(Col2im):
+    """x = fold(col) onto ``input_shape``;   ∂L/∂col = unfold(∂L/∂x)."""
+
+    __slots__ = ()
+    op = "fold"
+
+    def forward(self, col):
+        return fold(col, self.input_shape, self.filter_h, self.filter_w, self.stride, self.pad)
+
+    def backward(self, dout):
+        return _apply(Unfold(self.filter_h, self.filter_w, self.stride, self.pad), dout)
 
 
 class PoolGather(Node):
