@@ -7,7 +7,7 @@ Affine(4320→100) → ReLU → Affine(100→10) → softmax cross-entropy, on (
 images. Every engine starts from the same weights and batch, and a check before the
 timing asserts that their first losses agree.
 
-    python -m benchmarks conv_step        # the table (interleaved medians)
+    python -m benchmarks conv_step        # interleaved medians, then one process each
     python -m benchmarks.conv_step --profile [--dtype float32]   # time per node
 
 Times are the CPU time of the step's thread (every engine computes on one thread):
@@ -18,6 +18,8 @@ numpy's arrays (graphgrad, the numpy layers, DeZero); torch's allocator is not
 traced, so torch has no memory figure.
 """
 import argparse
+import multiprocessing
+import resource
 import statistics
 import time
 import tracemalloc
@@ -318,8 +320,49 @@ def run_case(dtype, repeats=20):
     return rows
 
 
+def alone(name, dtype, steps=20):
+    """(median CPU seconds, minor page faults) per step of engine ``name`` run by
+    itself in this process, step after step as a training loop runs it."""
+    step = workloads(dtype)[name][0]
+    for _ in range(3):
+        step()
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    times = []
+    for _ in range(steps):
+        start = time.thread_time()
+        step()
+        times.append(time.thread_time() - start)
+    return statistics.median(times), (resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+                                      - faults) / steps
+
+
+def run_alone(dtype, rounds=3):
+    """Each engine in a process of its own (as the issue measured), the engines in
+    turn, ``rounds`` times: the heap is the engine's alone, so are its page faults
+    (glibc hands freed heap back to the system and a step's fresh pages fault again,
+    at ~1 µs per 4 KiB page: tens of milliseconds in a step of numpy arrays)."""
+    names = list(workloads(dtype))
+    results = {name: [] for name in names}
+    spawn = multiprocessing.get_context("spawn")
+    for _ in range(rounds):
+        for name in names:
+            with spawn.Pool(1) as pool:
+                results[name].append(pool.apply(alone, (name, dtype)))
+    title = f"SimpleConvNet step, batch {BATCH}, {np.dtype(dtype).name}, one process each"
+    medians = {name: statistics.median(t for t, _ in rs) for name, rs in results.items()}
+    baseline = "torch (1 thread)" if "torch (1 thread)" in names else "DeZero"
+    baseline = baseline if baseline in names else names[0]
+    rows = report(f"{title} (CPU time)", medians, baseline, unit=1e-3, unit_name="ms")
+    print("  per process (ms), and minor page faults per step")
+    for name, rs in results.items():
+        times = ", ".join(f"{t * 1e3:.1f}" for t, _ in rs)
+        print(f"  {name:<38} {times}; faults {statistics.median(f for _, f in rs):,.0f}")
+    return rows
+
+
 def run():
-    return run_case(np.float64) + run_case(np.float32)
+    return [row for dtype in (np.float64, np.float32)
+            for row in run_case(dtype) + run_alone(dtype)]
 
 
 # -- time per node ---------------------------------------------------------------
@@ -381,8 +424,12 @@ def main():
     args = parser.parse_args()
     print(f"BLAS: {describe(pin_loaded())}")
     dtypes = [args.dtype] if args.dtype else ["float64", "float32"]
-    for dtype in dtypes:
-        profile(np.dtype(dtype)) if args.profile else run_case(np.dtype(dtype))
+    for dtype in map(np.dtype, dtypes):
+        if args.profile:
+            profile(dtype)
+        else:
+            run_case(dtype)
+            run_alone(dtype)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,18 @@ def test_simple_conv_net_in_float32_computes_in_float32_from_the_same_draws():
         np.testing.assert_allclose(grads[key], g, rtol=1e-3, atol=1e-6)
 
 
+def test_simple_conv_net_reshapes_copy_nothing_and_feed_contiguous_arrays():
+    net = SimpleConvNet()
+    with gg.Tape() as tape:
+        net.loss_graph(np.random.rand(3, 1, 28, 28), np.array([1, 2, 3]))
+    moves = [node for node in tape.nodes if isinstance(node, (gg.nodes.Reshape,
+                                                              gg.nodes.Transpose))]
+    assert moves and all(np.shares_memory(node.inputs[0].data, node.outputs[0].data)
+                         for node in moves)
+    assert all(t.data.flags.c_contiguous for node in tape.nodes for t in node.inputs
+               if isinstance(node, gg.nodes.MatMul))
+
+
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
 @pytest.mark.parametrize("use_batchnorm", [False, True])
 def test_multi_layer_net_gradient_check(activation, use_batchnorm):
