@@ -1,8 +1,8 @@
 """Convolution and max pooling layers on (N, C, H, W) images (DLFS ch7).
 
 The convolution is im2col per image (one ``Unfold`` node) followed by one matrix
-product; pooling is one ``MaxPool`` node. Both record under a scope named after the
-layer.
+product with the bias; pooling is one ``MaxPool`` node. Both record under a scope
+named after the layer.
 """
 from .. import functions as F
 from ..nodes.conv import MaxPool, Unfold, output_size
@@ -16,8 +16,9 @@ class Convolution(Layer):
 
     As a graph: col = unfold(x): (N, C·FH·FW, OH·OW) (DLFS's im2col, per image);
     out[n] = W_col col[n] + b with W_col = W reshaped to (FN, C·FH·FW), one matrix
-    product broadcast over the images. Its (N, FN, OH·OW) is NCHW as it stands: the
-    output is a reshape, never a transposed copy, and so is the gradient coming back.
+    product broadcast over the images, the bias added into it (``MatMulAdd``). Its
+    (N, FN, OH·OW) is NCHW as it stands: the output is a reshape, never a transposed
+    copy, and so is the gradient coming back.
     """
 
     param_names = ("W", "b")
@@ -31,7 +32,7 @@ class Convolution(Layer):
         stride, pad = self.stride, self.pad
         oh, ow = output_size(h, fh, stride, pad), output_size(w, fw, stride, pad)
         col = Unfold(fh, fw, stride, pad)(x)
-        out = F.reshape(W, (fn, -1)) @ col + F.reshape(b, (fn, 1))
+        out = F.matmul_add(F.reshape(W, (fn, -1)), col, F.reshape(b, (fn, 1)))
         return F.reshape(out, (n, fn, oh, ow))
 
 

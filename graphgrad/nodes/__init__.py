@@ -8,13 +8,13 @@ from .conv import Col2im, Fold, Im2col, MaxPool, PoolGather, PoolScatter, Unfold
 from .device import ToDevice
 from .elementwise import Exp, Log, Maximum, Relu, Tanh
 from .fused import OneHot, Sigmoid, SoftmaxWithLoss
-from .linalg import Dot, MatMul
+from .linalg import Dot, MatMul, MatMulAdd
 from .reduction import BroadcastTo, Max, Mean, Sum, SumTo
 from .shape import GetItem, GetItemGrad, Reshape, Transpose
 
 __all__ = [
     "Col2im", "Fold", "Im2col", "MaxPool", "PoolGather", "PoolScatter", "Unfold",
     "Add", "BroadcastTo", "Div", "Dot", "Exp", "GetItem", "GetItemGrad", "Log",
-    "MatMul", "Max", "Maximum", "Mean", "Mul", "Neg", "OneHot", "Pow", "Relu", "Reshape", "Sub",
+    "MatMul", "MatMulAdd", "Max", "Maximum", "Mean", "Mul", "Neg", "OneHot", "Pow", "Relu", "Reshape", "Sub",
     "Sigmoid", "SoftmaxWithLoss", "Sum", "SumTo", "Tanh", "ToDevice", "Transpose",
 ]
