@@ -108,3 +108,19 @@ def test_the_node_timer_times_nodes_and_puts_the_methods_back():
         gg.exp(gg.tensor([1.0])).backward()
     assert set(totals) == {("Exp", "forward"), ("Exp", "backward")}
     assert Exp.forward is forward
+
+
+def test_the_node_timer_counts_a_nested_node_call_once(monkeypatch):
+    from collections import defaultdict
+    from itertools import count
+
+    from benchmarks import conv_step
+    from graphgrad.nodes import MaxPool
+    ticks = count()  # every clock read one second later than the last
+    monkeypatch.setattr(conv_step.time, "thread_time", lambda: next(ticks))
+    node = MaxPool(2, 2, 2)
+    y = node.forward(np.ones((1, 1, 2, 2)))
+    with conv_step.node_timer(defaultdict(float)) as totals:
+        node.backward(y)  # PoolGather.backward calls PoolScatter.forward
+    # the inner call: read, read (1 s); the outer: read, [inner: 2 reads], read (3 s)
+    assert totals == {("PoolScatter", "forward"): 1, ("PoolGather", "backward"): 2}
