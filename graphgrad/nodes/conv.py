@@ -122,7 +122,7 @@ def window_planes(x, pool_h, pool_w, stride=1, pad=0):
 
 def first_max(planes, y):
     """arg = the smallest k with planes[k] = y: the first maximum of each window
-    (DLFS's argmax), as the smallest integer type that holds it.
+    (DLFS's argmax), in int8 (int64 for windows of more than 127 positions).
 
     Visiting the planes from the last to the first, each hit overwrites:
     arg ← arg + [planes[k] = y]·(k − arg) (integer arithmetic: numpy's ``where``
@@ -178,7 +178,7 @@ class Col2im(Node):
 
 
 class Unfold(Im2col):
-    """col = unfold(x): (N, C, H, W) → (N, C·FH·FW, OH·OW);   ∂L/∂x = fold(∂L/∂col)."""
+    """col = unfold(x): (N, C, H, W) → (N, C·FH·FW, OH·OW);  ∂L/∂x = fold(∂L/∂col)."""
 
     __slots__ = ()
     op = "unfold"
