@@ -22,7 +22,7 @@ from .blas import describe, pin_loaded
 from .timing import run_suite
 
 SUITES = ["scalar_graph", "scalar_graph:run_dezero", "scalar_graph:run_torch",
-          "scalar_graph:run_flat", "mlp_step",
+          "scalar_graph:run_flat", "mlp_step", "conv_step",
           "fused_vs_composite", "fan_out", "deep_chain", "memory_flat", "viz_draw",
           "gradcheck_fast"]
 

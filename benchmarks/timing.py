@@ -32,15 +32,24 @@ from .blas import describe, pin_loaded
 
 def compare(workloads, repeats=30, warmup=2):
     """Median seconds per call of each workload (a name -> zero-argument callable)."""
+    samples = compare_samples(workloads, repeats, warmup)
+    return {name: statistics.median(ts) for name, ts in samples.items()}
+
+
+def compare_samples(workloads, repeats=30, warmup=2, clock=time.perf_counter):
+    """Seconds of each timed call of each workload (name -> list), interleaved.
+    ``clock``: wall time by default; ``time.thread_time`` counts only the CPU time
+    of the calling thread, which other processes sharing the cores do not inflate
+    (for workloads that compute in that thread: one BLAS thread, one torch thread)."""
     _warm_up(workloads, warmup)
     times = {name: [] for name in workloads}
     for _ in range(repeats):
         for name, fn in workloads.items():
             fn()  # warm: the caches hold this workload's data, not the previous one's
-            start = time.perf_counter()
+            start = clock()
             fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+            times[name].append(clock() - start)
+    return times
 
 
 def compare_charging_gc(workloads, reference, repeats=15, warmup=2):

@@ -35,14 +35,15 @@ def main():
     profiler = cProfile.Profile() if args.profile else None
     if profiler:
         profiler.enable()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     for batch in batches:
         optimizer.update(net.params, net.gradient(x_train[batch], t_train[batch]))
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.thread_time() - cpu_start
     if profiler:
         profiler.disable()
     print(f"SimpleConvNet, {args.iters} iterations of {args.batch_size}, {args.optimizer} "
-          f"lr {args.lr}: {seconds:.1f} s, {seconds / args.iters * 1e3:.1f} ms/iter; "
+          f"lr {args.lr}: {seconds:.1f} s, {seconds / args.iters * 1e3:.1f} ms/iter "
+          f"({cpu / args.iters * 1e3:.1f} ms of CPU time); "
           f"train acc {net.accuracy(x_train, t_train):.4f}, "
           f"test acc {net.accuracy(x_test, t_test):.4f}")
     if profiler:

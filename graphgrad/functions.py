@@ -71,6 +71,11 @@ def matmul(x, y):
     return nodes.MatMul().apply(x, y)
 
 
+def matmul_add(x, y, b):
+    """x @ y + b, the bias added into the product's array"""
+    return nodes.MatMulAdd().apply(x, y, b)
+
+
 def dot(x, y):
     """np.dot(x, y)"""
     return nodes.Dot().apply(x, y)

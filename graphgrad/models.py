@@ -14,7 +14,7 @@ import numpy as np
 
 from . import functions as F
 from .autograd import grad
-from .backend import device_of, is_array, to_device, to_numpy
+from .backend import device_of, get_namespace, is_array, to_device, to_numpy
 from .nn import Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu, Sigmoid
 from .nn import SoftmaxWithLoss
 from .nodes.conv import output_size as conv_output_size
@@ -69,6 +69,11 @@ class Network:
     def lastLayer(self, layer):
         self.last_layer = layer
 
+    @property
+    def dtype(self):
+        """The parameters' float dtype (float64 unless the model was made with another)."""
+        return next(iter(self.params.values())).dtype
+
     def _on_device(self, value):
         """An input (array, labels, Tensor) on the model's device."""
         device = self.device
@@ -87,9 +92,18 @@ class Network:
                                   for param in layer.param_names
                                   if id(getattr(layer, param)) in keys}
 
+    def _as_input(self, x):
+        """A batch on the model's device, a float array in the parameters' dtype:
+        float32 end to end in a float32 model; in a float64 one the same numbers
+        numpy's promotion would give."""
+        x = self._on_device(x)
+        if isinstance(x, Tensor) or not get_namespace(x).isdtype(x.dtype, "real floating"):
+            return x
+        return get_namespace(x).astype(x, self.dtype, copy=False)
+
     def scores(self, x, train_flg=False):
         """The graph of the last layer's output (N, K) for ``x``, a constant input."""
-        x = self._on_device(x)
+        x = self._as_input(x)
         out = x if isinstance(x, Tensor) else tensor(x, requires_grad=False, name="x")
         for layer in self.layers.values():
             out = layer(out, train_flg=train_flg) if layer.uses_train_flg else layer(out)
@@ -242,11 +256,13 @@ class SimpleConvNet(Network):
 
     W1: (filter_num, C, filter_size, filter_size), W2: (pooled size, hidden_size),
     W3: (hidden_size, output_size); weights ~ weight_init_std · N(0, 1), biases 0.
+    ``dtype``: the parameters' float dtype (DLFS: float64); inputs are cast to it, so
+    ``dtype=np.float32`` computes in float32 end to end (from the same random draws).
     """
 
     def __init__(self, input_dim=(1, 28, 28),
                  conv_param={'filter_num': 30, 'filter_size': 5, 'pad': 0, 'stride': 1},
-                 hidden_size=100, output_size=10, weight_init_std=0.01):
+                 hidden_size=100, output_size=10, weight_init_std=0.01, dtype=np.float64):
         filter_num, filter_size = conv_param["filter_num"], conv_param["filter_size"]
         pad, stride = conv_param["pad"], conv_param["stride"]
         channels, height, width = input_dim
@@ -254,7 +270,7 @@ class SimpleConvNet(Network):
         conv_w = conv_output_size(width, filter_size, stride, pad)
         pool_size = filter_num * (conv_h // 2) * (conv_w // 2)
         std, randn = weight_init_std, np.random.randn
-        self.params = {
+        params = {
             "W1": std * randn(filter_num, channels, filter_size, filter_size),
             "b1": np.zeros(filter_num),
             "W2": std * randn(pool_size, hidden_size),
@@ -262,6 +278,7 @@ class SimpleConvNet(Network):
             "W3": std * randn(hidden_size, output_size),
             "b3": np.zeros(output_size),
         }
+        self.params = {key: value.astype(dtype, copy=False) for key, value in params.items()}
         p = self.params
         self.layers = OrderedDict(
             Conv1=Convolution(p["W1"], p["b1"], stride, pad), Relu1=Relu(),
@@ -269,7 +286,6 @@ class SimpleConvNet(Network):
             Relu2=Relu(), Affine2=Affine(p["W3"], p["b3"]))
         self.last_layer = SoftmaxWithLoss()
         self.name_layers()
-
 
 class MultiLayerNet(Network):
     """Fully connected: (Affine → [BatchNorm] → activation → [Dropout]) per hidden

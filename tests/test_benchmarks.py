@@ -85,3 +85,42 @@ def test_fan_out_workloads_compute_the_same_loss_and_gradient():
     (loss, grad), (np_loss, np_grad) = fan_out.graphgrad_step(x, ws), fan_out.numpy_step(x, ws)
     assert loss == pytest.approx(np_loss, rel=1e-12)
     np.testing.assert_allclose(grad, np_grad, rtol=1e-12)
+
+
+def test_the_books_convnet_layers_give_the_engines_gradients():
+    from benchmarks import conv_step
+    params, x, t = conv_step.make_problem(np.float64, batch=4)
+    params = {key: value + 0.01 for key, value in params.items()}  # biases not zero
+    expected = conv_step.graphgrad_net(params).gradient(x, t)
+    grads = conv_step.NumpyConvNet(params).gradient(x, t)
+    for key in expected:  # the book's loss puts 1e-7 inside the log
+        np.testing.assert_allclose(grads[key], expected[key], rtol=1e-5, atol=1e-9)
+
+
+def test_the_node_timer_times_nodes_and_puts_the_methods_back():
+    from collections import defaultdict
+
+    import graphgrad as gg
+    from benchmarks import conv_step
+    from graphgrad.nodes import Exp
+    forward = Exp.forward
+    with conv_step.node_timer(defaultdict(float)) as totals:
+        gg.exp(gg.tensor([1.0])).backward()
+    assert set(totals) == {("Exp", "forward"), ("Exp", "backward")}
+    assert Exp.forward is forward
+
+
+def test_the_node_timer_counts_a_nested_node_call_once(monkeypatch):
+    from collections import defaultdict
+    from itertools import count
+
+    from benchmarks import conv_step
+    from graphgrad.nodes import MaxPool
+    ticks = count()  # every clock read one second later than the last
+    monkeypatch.setattr(conv_step.time, "thread_time", lambda: next(ticks))
+    node = MaxPool(2, 2, 2)
+    y = node.forward(np.ones((1, 1, 2, 2)))
+    with conv_step.node_timer(defaultdict(float)) as totals:
+        node.backward(y)  # PoolGather.backward calls PoolScatter.forward
+    # the inner call: read, read (1 s); the outer: read, [inner: 2 reads], read (3 s)
+    assert totals == {("PoolScatter", "forward"): 1, ("PoolGather", "backward"): 2}

@@ -48,6 +48,38 @@ def test_simple_conv_net_gradient_check_on_a_tiny_input():
     assert all(diff < 1e-7 for diff in differences.values()), differences
 
 
+def test_simple_conv_net_in_float32_computes_in_float32_from_the_same_draws():
+    conv = {"filter_num": 3, "filter_size": 3, "pad": 1, "stride": 1}
+    np.random.seed(2)
+    wide = SimpleConvNet(input_dim=(1, 6, 6), conv_param=conv, hidden_size=4)
+    np.random.seed(2)
+    net = SimpleConvNet(input_dim=(1, 6, 6), conv_param=conv, hidden_size=4,
+                        dtype=np.float32)
+    assert net.dtype == np.float32 and wide.dtype == np.float64
+    for key, value in net.params.items():
+        np.testing.assert_array_equal(value, wide.params[key].astype(np.float32))
+    x, t = np.random.rand(3, 1, 6, 6), np.array([0, 5, 9])  # a float64 batch: cast
+    with gg.Tape() as tape:
+        net.loss_graph(x, t)
+    assert {out.dtype for node in tape.nodes for out in node.outputs} == {np.dtype(np.float32)}
+    grads = net.gradient(x, t)
+    assert {g.dtype for g in grads.values()} == {np.dtype(np.float32)}
+    for key, g in wide.gradient(x, t).items():
+        np.testing.assert_allclose(grads[key], g, rtol=1e-3, atol=1e-6)
+
+
+def test_simple_conv_net_reshapes_copy_nothing_and_feed_contiguous_arrays():
+    net = SimpleConvNet()
+    with gg.Tape() as tape:
+        net.loss_graph(np.random.rand(3, 1, 28, 28), np.array([1, 2, 3]))
+    moves = [node for node in tape.nodes if isinstance(node, (gg.nodes.Reshape,
+                                                              gg.nodes.Transpose))]
+    assert moves and all(np.shares_memory(node.inputs[0].data, node.outputs[0].data)
+                         for node in moves)
+    assert all(t.data.flags.c_contiguous for node in tape.nodes for t in node.inputs
+               if isinstance(node, gg.nodes.MatMul))
+
+
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
 @pytest.mark.parametrize("use_batchnorm", [False, True])
 def test_multi_layer_net_gradient_check(activation, use_batchnorm):

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 import graphgrad as gg
-from graphgrad.nn import Convolution, Pooling, col2im, im2col
-from graphgrad.nodes import Col2im, Im2col, MaxPool, PoolGather, PoolScatter
+from graphgrad.nn import Convolution, Pooling, col2im, fold, im2col, unfold
+from graphgrad.nodes import Col2im, Fold, Im2col, MaxPool, PoolGather, PoolScatter, Unfold
 from graphgrad.testing import gradcheck, numerical_gradient
 
 
@@ -106,6 +106,28 @@ def test_col2im_is_the_adjoint_of_im2col(case, seed):
     assert np.sum(col * c) == pytest.approx(np.sum(x * back), rel=1e-10, abs=1e-10)
 
 
+@given(windows(), seeds)
+def test_unfold_columns_are_the_im2col_rows_of_each_image(case, seed):
+    shape, (fh, fw), stride, pad = case
+    x = values(shape, seed)
+    col = unfold(x, fh, fw, stride, pad)
+    rows = im2col(x, fh, fw, stride, pad)
+    n, positions = shape[0], col.shape[2]
+    assert col.shape == (n, shape[1] * fh * fw, positions)
+    np.testing.assert_array_equal(col, rows.reshape(n, positions, -1).transpose(0, 2, 1))
+
+
+@given(windows(), seeds)
+def test_fold_is_the_adjoint_of_unfold(case, seed):
+    shape, (fh, fw), stride, pad = case
+    x = values(shape, seed)
+    col = unfold(x, fh, fw, stride, pad)
+    c = values(col.shape, seed + 1)
+    back = fold(c, shape, fh, fw, stride, pad)
+    assert back.shape == shape
+    assert np.sum(col * c) == pytest.approx(np.sum(x * back), rel=1e-10, abs=1e-10)
+
+
 def test_windows_that_do_not_fit_raise_a_clear_error():
     with pytest.raises(ValueError, match="window of 5 with stride 1 and pad 0 does not fit"):
         Convolution(np.ones((1, 1, 5, 5)), np.zeros(1)).forward(np.ones((1, 1, 4, 4)))
@@ -142,19 +164,19 @@ def test_convolution_standalone_sets_dW_db():
     np.testing.assert_allclose(layer.db, dout.sum(axis=(0, 2, 3)))
 
 
-def test_convolution_records_im2col_under_its_scope():
+def test_convolution_records_unfold_under_its_scope():
     layer = Convolution(values((2, 1, 3, 3), 4), np.zeros(2))
     with gg.Tape() as tape:
         layer(gg.tensor(values((1, 1, 5, 5), 5)))
-    assert isinstance(tape.nodes[0], Im2col)
+    assert isinstance(tape.nodes[0], Unfold)
     assert {node.scope.name for node in tape.nodes} == {"Convolution"}
 
 
-def test_constant_input_records_no_im2col():
+def test_constant_input_records_no_unfold():
     layer = Convolution(values((2, 1, 3, 3), 4), np.zeros(2))
     with gg.Tape() as tape:
         layer(gg.tensor(values((1, 1, 5, 5), 5), requires_grad=False))
-    assert not any(isinstance(node, Im2col) for node in tape.nodes)
+    assert not any(isinstance(node, Unfold) for node in tape.nodes)
 
 
 # -- Pooling --------------------------------------------------------------------------
@@ -164,6 +186,76 @@ def test_pooling_forward_matches_loops(case, seed):
     x = values(shape, seed)
     out = Pooling(ph, pw, stride, pad).forward(x)
     np.testing.assert_array_equal(out, pool_reference(x, ph, pw, stride, pad))
+
+
+@st.composite
+def separate_windows(draw, max_side=7):
+    """A pooling case whose windows do not overlap (stride ≥ window): tiling when
+    stride = window, with gaps when larger; odd sizes leave rows and columns over."""
+    ph, pw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = draw(st.integers(max(ph, pw), max(ph, pw) + 1))
+    pad = draw(st.integers(0, min(ph, pw) - 1))
+    h = draw(st.integers(max(ph - 2 * pad, 1), max_side))
+    w = draw(st.integers(max(pw - 2 * pad, 1), max_side))
+    return (draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w), (ph, pw), stride, pad
+
+
+def pool_backward_reference(x, dout, ph, pw, stride, pad):
+    """dx: each dout[n, c, i, j] added at the first maximum (row-major) of window
+    (i, j) of the zero-padded x, by loops: the DLFS argmax."""
+    x_pad = padded(x, pad)
+    dx = np.zeros_like(x_pad)
+    for index in np.ndindex(dout.shape):
+        n, c, i, j = index
+        window = x_pad[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw]
+        y, x_ = divmod(int(np.argmax(window)), pw)
+        dx[n, c, i * stride + y, j * stride + x_] += dout[index]
+    return dx[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]]
+
+
+def tied_values(shape, seed):
+    """Values from {-1, 0, 1}: windows full of ties, with the zero padding too."""
+    return np.random.default_rng(seed).integers(-1, 2, shape).astype(float)
+
+
+@pytest.mark.parametrize("make", [values, tied_values], ids=["distinct", "ties"])
+@given(case=st.one_of(windows(), separate_windows()), seed=seeds)
+def test_pooling_backward_sends_each_gradient_to_the_first_maximum(make, case, seed):
+    shape, (ph, pw), stride, pad = case
+    x = make(shape, seed)
+    layer = Pooling(ph, pw, stride, pad)
+    dout = values(layer.forward(x).shape, seed + 1)
+    np.testing.assert_allclose(layer.backward(dout),  # overlaps: sums in another order
+                               pool_backward_reference(x, dout, ph, pw, stride, pad),
+                               rtol=1e-12, atol=1e-15)
+
+
+@given(separate_windows(), seeds)
+def test_pooling_of_windows_that_do_not_overlap(case, seed):
+    shape, (ph, pw), stride, pad = case
+    x = distinct_values(shape, seed)
+    out = Pooling(ph, pw, stride, pad).forward(x)
+    np.testing.assert_array_equal(out, pool_reference(x, ph, pw, stride, pad))
+    assert gradcheck(Pooling(ph, pw, stride, pad), [x])
+
+
+def test_pooling_windows_of_more_than_127_positions():
+    x = values((1, 2, 13, 12), 14)  # 12 × 12 windows: positions need more than int8
+    layer = Pooling(12, 12, stride=1)
+    np.testing.assert_array_equal(layer.forward(x), pool_reference(x, 12, 12, 1, 0))
+    dout = values((1, 2, 2, 1), 15)
+    np.testing.assert_array_equal(layer.backward(dout),
+                                  pool_backward_reference(x, dout, 12, 12, 1, 0))
+
+
+@pytest.mark.parametrize("stride", [1, 2], ids=["overlapping", "tiling"])
+def test_float32_stays_float32(stride):
+    x = values((2, 3, 6, 5), 16).astype(np.float32)
+    for layer in (Pooling(2, 2, stride), Convolution(values((2, 3, 3, 2), 17).astype(np.float32),
+                                                     np.zeros(2, np.float32), stride, pad=1)):
+        out = layer.forward(x)
+        assert out.dtype == np.float32
+        assert layer.backward(np.ones_like(out)).dtype == np.float32
 
 
 @given(windows(), seeds)
@@ -206,15 +298,18 @@ def test_nodes_work_standalone_in_the_dlfs_style():
     assert pool.backward(np.ones_like(y)).sum() == y.size
 
 
-# -- Col2im, PoolGather and PoolScatter alone: central differences ------------------
-# (each is the backward of another node, so a layer's gradcheck never runs its
-# backward; a node is used once, its saved values freed by backward: one per call)
+# -- each node alone: central differences -----------------------------------------
+# (Col2im, Fold, PoolGather and PoolScatter are the backward of another node, so a
+# layer's gradcheck never runs their backward; a node is used once, its saved values
+# freed by backward: one per call)
 
 ODD_WINDOWS = [  # (input shape, window size, stride, pad): odd sizes, windows not square
     ((1, 2, 5, 7), (3, 2), 2, 1),
     ((2, 1, 4, 3), (2, 3), 3, 2),
     ((1, 3, 6, 5), (3, 1), 1, 0),
     ((2, 2, 3, 3), (1, 2), 2, 1),
+    ((1, 2, 7, 5), (2, 2), 2, 1),  # tiling windows (the DLFS pooling), odd sizes
+    ((2, 1, 5, 7), (2, 3), 3, 0),  # windows apart, gaps between them
 ]
 
 
@@ -247,7 +342,27 @@ def gradcheck_pool_scatter(shape, window, stride, pad, seed):
     return gradcheck(lambda d: PoolScatter(shape, *window, stride, pad, arg)(d), [dy])
 
 
-ADJOINT_CHECKS = [gradcheck_col2im, gradcheck_pool_gather, gradcheck_pool_scatter]
+def gradcheck_im2col(shape, window, stride, pad, seed):
+    return gradcheck(lambda x: Im2col(*window, stride, pad)(x), [values(shape, seed)])
+
+
+def gradcheck_unfold(shape, window, stride, pad, seed):
+    return gradcheck(lambda x: Unfold(*window, stride, pad)(x), [values(shape, seed)])
+
+
+def gradcheck_fold(shape, window, stride, pad, seed):
+    n, channels, oh, ow = out_shape(shape, window, stride, pad)
+    col = values((n, channels * window[0] * window[1], oh * ow), seed)
+    return gradcheck(lambda c: Fold(shape, *window, stride, pad)(c), [col])
+
+
+def gradcheck_max_pool(shape, window, stride, pad, seed):
+    x = distinct_values(shape, seed)
+    return gradcheck(lambda x: MaxPool(*window, stride, pad)(x), [x])
+
+
+ADJOINT_CHECKS = [gradcheck_im2col, gradcheck_col2im, gradcheck_unfold, gradcheck_fold,
+                  gradcheck_max_pool, gradcheck_pool_gather, gradcheck_pool_scatter]
 CHECK_NAMES = [check.__name__.removeprefix("gradcheck_") for check in ADJOINT_CHECKS]
 
 

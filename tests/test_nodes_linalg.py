@@ -6,7 +6,8 @@ from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import graphgrad as gg
-from graphgrad.nodes import Dot, MatMul
+from graphgrad.functions import matmul_add
+from graphgrad.nodes import Dot, MatMul, MatMulAdd
 from graphgrad.testing import backprop_gradients, gradcheck
 from graphgrad.testing.strategies import arrays, shapes
 
@@ -48,6 +49,26 @@ def test_gradcheck_product_with_itself():
     x = normal((3, 2), 0)
     assert gradcheck(lambda t: t @ t.T, [x])
     assert gradcheck(lambda t: gg.dot(t.T, t), [x])
+
+
+MATMUL_ADD_SHAPES = [  # (x, y, b): a bias per output column, per row (a convolution's)
+    ((2, 3), (3, 4), (4,)), ((3, 2), (4, 2, 5), (3, 1)), ((2, 3), (3, 4), ()),
+]
+
+
+@pytest.mark.parametrize("x_shape, y_shape, b_shape", MATMUL_ADD_SHAPES)
+def test_gradcheck_matmul_add(x_shape, y_shape, b_shape):
+    operands = [normal(x_shape, 1), normal(y_shape, 2), normal(b_shape, 3)]
+    assert gradcheck(matmul_add, operands)
+    x, y, b = operands
+    np.testing.assert_allclose(MatMulAdd().forward(x, y, b), x @ y + b, rtol=1e-15)
+
+
+def test_matmul_add_promotes_a_bias_of_another_dtype_as_numpy_does():
+    x, y = normal((2, 3), 1).astype(np.float32), normal((3, 4), 2).astype(np.float32)
+    assert MatMulAdd().forward(x, y, np.float32(1)).dtype == np.float32
+    assert MatMulAdd().forward(x, y, np.zeros(4)).dtype == np.float64
+    assert MatMulAdd().forward(x, y, 1.0).dtype == np.float32
 
 
 def test_constant_operand_gets_no_gradient():

@@ -157,6 +157,7 @@ FLOAT32_CALLS = [  # (function, variant, call on a float32 (2, 3) tensor x)
     (functions.relu, None, lambda x: functions.relu(x - 1)),
     (functions.maximum, None, lambda x: functions.maximum(x, f32(3) * 1.1)),
     (functions.matmul, None, lambda x: x @ f32(3, 4)),
+    (functions.matmul_add, None, lambda x: functions.matmul_add(x, f32(3, 4), f32(4))),
     (functions.dot, None, lambda x: functions.dot(x, f32(3))),
     (functions.sum, None, lambda x: functions.sum(x, axis=0)),
     (functions.mean, None, lambda x: functions.mean(x, axis=1, keepdims=True)),

@@ -1,11 +1,11 @@
 """Mutation check: does the test suite notice deliberate, realistic bugs?
 
-For each mutant below, ``graphgrad/``, ``viz/``, ``tests/`` and ``pyproject.toml``
-are copied into a temporary directory, one exact piece of text in one source file is
-replaced (a mutant whose text is missing, or found more than once, stops the check
-before anything runs: mutants never silently go stale), and the suite runs against
-the copy with ``-x``. A failing test kills the mutant; a passing suite means it
-survived. Exit status 0 only if every mutant is killed.
+For each mutant below, ``graphgrad/``, ``viz/``, ``benchmarks/`` (tests import it),
+``tests/`` and ``pyproject.toml`` are copied into a temporary directory, one exact
+piece of text in one source file is replaced (a mutant whose text is missing, or
+found more than once, stops the check before anything runs: mutants never silently
+go stale), and the suite runs against the copy with ``-x``. A failing test kills the
+mutant; a passing suite means it survived. Exit status 0 only if every mutant is killed.
 
 Each mutant runs the whole suite except ``test_docs.py`` and ``test_notebooks.py``
 (they build the site and execute the notebooks: half the suite's time, and no
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("graphgrad", "viz", "tests", "pyproject.toml")
+COPIED = ("graphgrad", "viz", "benchmarks", "tests", "pyproject.toml")
 NOT_RUN = ("test_docs.py", "test_notebooks.py")
 PYTEST = ("-m", "pytest", "-p", "no:cacheprovider", "-q", "-x", "--hypothesis-seed=0")
 
@@ -125,17 +125,20 @@ MUTANTS = (
            "m * self.running_mean + (1 - m) * mu", "(1 - m) * self.running_mean + m * mu",
            ("test_nn_layers.py",)),
     Mutant("maxpool_argmin", "MaxPool routes the gradient to a smaller element",
-           "graphgrad/nodes/conv.py", "xp.where(value > y, k, self.arg)",
-           "xp.where(value < y, k, self.arg)", ("test_nn_conv.py",)),
+           "graphgrad/nodes/conv.py", "hit = xp.mask(planes[k, ...] == y,",
+           "hit = xp.mask(planes[k, ...] < y,", ("test_nn_conv.py",)),
     Mutant("maxpool_last_tie", "MaxPool: last maximum of a tie, not DLFS's first",
-           "graphgrad/nodes/conv.py", "xp.where(value > y, k, self.arg)",
-           "xp.where(value >= y, k, self.arg)", ("test_nn_conv.py",)),
+           "graphgrad/nodes/conv.py", "for k in reversed(range(count)):",
+           "for k in range(count):", ("test_nn_conv.py",)),
+    Mutant("pool_scatter_overwrite", "PoolScatter: overlapping windows overwrite, not add",
+           "graphgrad/nodes/conv.py", "overlapping = s < max(self.pool_h, self.pool_w)",
+           "overlapping = False", ("test_nn_conv.py",)),
     Mutant("pool_scatter_swap", "PoolScatter: window row and column swapped",
            "graphgrad/nodes/conv.py", "y, x = divmod(k, self.pool_w)",
            "x, y = divmod(k, self.pool_w)", ("test_nn_conv.py",)),
-    Mutant("col2im_overwrite", "col2im: overlapping windows overwrite, not add",
+    Mutant("col2im_overwrite", "col2im and fold: overlapping windows overwrite, not add",
            "graphgrad/nodes/conv.py",
-           "] += col[:, :, y, x, :, :]", "] = col[:, :, y, x, :, :]",
+           "] += cols[:, :, y, x, :, :]", "] = cols[:, :, y, x, :, :]",
            ("test_nn_conv.py",)),
     Mutant("sigmoid_complement", "fused Sigmoid: σ(x) where σ(−x) belongs, y·y",
            "graphgrad/nodes/fused.py", "self.complement = 1 / (1 + xp.exp(x))",

@@ -28,7 +28,7 @@ NAMES = (  # what a data namespace offers (the array API's names, then the extra
     "exp", "log", "tanh", "sqrt", "maximum", "where", "matmul", "sum", "mean", "max",
     "min", "argmax", "reshape", "permute_dims", "matrix_transpose", "broadcast_to",
     "stack", "astype", "isdtype", "isfinite", "all", "zeros", "ones", "zeros_like",
-    "ones_like", "eye", "arange", "asarray", "finfo", "int64",
+    "ones_like", "eye", "arange", "asarray", "finfo", "int8", "int64",
     "getitem", "sum_to", "getitem_grad", "windows", "mask", "to_numpy", "from_numpy",
     "device", "array_types",
 )

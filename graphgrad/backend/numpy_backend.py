@@ -10,7 +10,7 @@ function here keeps them scalars, so scalar graphs stay fast.
 """
 import numpy as np
 from numpy import (  # noqa: F401  (the namespace's public functions)
-    all, arange, argmax, eye, finfo, int64, isfinite, matmul,
+    all, arange, argmax, eye, finfo, int8, int64, isfinite, matmul,
     mean, ones, ones_like, sqrt, stack, where, zeros, zeros_like,
 )
 from numpy.lib.stride_tricks import sliding_window_view

@@ -7,12 +7,12 @@ out = layer.forward(x_array)  # DLFS protocol: numpy in and out
 dx = layer.backward(dout)     # ... then layer.dW, layer.db
 ```
 """
-from ..nodes.conv import col2im, im2col
+from ..nodes.conv import col2im, fold, im2col, unfold
 from .conv import Convolution, Pooling
 from .layer import Layer
 from .layers import Affine, BatchNormalization, Dropout, Relu, Sigmoid, SoftmaxWithLoss
 
 __all__ = [
     "Affine", "BatchNormalization", "Convolution", "Dropout", "Layer", "Pooling", "Relu",
-    "Sigmoid", "SoftmaxWithLoss", "col2im", "im2col",
+    "Sigmoid", "SoftmaxWithLoss", "col2im", "fold", "im2col", "unfold",
 ]

@@ -1,10 +1,11 @@
 """Convolution and max pooling layers on (N, C, H, W) images (DLFS ch7).
 
-The convolution is ``im2col`` (one node) followed by one matrix product; pooling is
-one ``MaxPool`` node. Both record under a scope named after the layer.
+The convolution is im2col per image (one ``Unfold`` node) followed by one matrix
+product with the bias; pooling is one ``MaxPool`` node. Both record under a scope
+named after the layer.
 """
 from .. import functions as F
-from ..nodes.conv import Im2col, MaxPool, output_size
+from ..nodes.conv import MaxPool, Unfold, output_size
 from .layer import Layer
 
 
@@ -13,8 +14,11 @@ class Convolution(Layer):
     x: (N, C, H, W),  W: (FN, C, FH, FW),  b: (FN,) → (N, FN, OH, OW),
     OH = (H + 2·pad − FH) // stride + 1 (OW likewise).
 
-    As a graph: col = im2col(x): (N·OH·OW, C·FH·FW);  out = col W_colᵀ + b with
-    W_col = W reshaped to (FN, C·FH·FW); then reshaped and transposed to NCHW.
+    As a graph: col = unfold(x): (N, C·FH·FW, OH·OW) (DLFS's im2col, per image);
+    out[n] = W_col col[n] + b with W_col = W reshaped to (FN, C·FH·FW), one matrix
+    product broadcast over the images, the bias added into it (``MatMulAdd``). Its
+    (N, FN, OH·OW) is NCHW as it stands: the output is a reshape, never a transposed
+    copy, and so is the gradient coming back.
     """
 
     param_names = ("W", "b")
@@ -30,9 +34,9 @@ class Convolution(Layer):
             raise self.shape_error(x, f"(N, {c}, H, W)")
         n, _, h, w = x.shape
         oh, ow = output_size(h, fh, stride, pad), output_size(w, fw, stride, pad)
-        col = Im2col(fh, fw, stride, pad)(x)
-        out = col @ F.reshape(W, (fn, -1)).T + b
-        return F.transpose(F.reshape(out, (n, oh, ow, fn)), (0, 3, 1, 2))
+        col = Unfold(fh, fw, stride, pad)(x)
+        out = F.matmul_add(F.reshape(W, (fn, -1)), col, F.reshape(b, (fn, 1)))
+        return F.reshape(out, (n, fn, oh, ow))
 
 
 class Pooling(Layer):

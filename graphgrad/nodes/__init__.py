@@ -4,18 +4,18 @@ Each works on its own in the DLFS layer style (``Mul().forward(100, 2) == 200``)
 and, called on tensors, records itself in the graph.
 """
 from .arithmetic import Add, Div, Mul, Neg, Pow, Sub
-from .conv import Col2im, Im2col, MaxPool, PoolGather, PoolScatter
+from .conv import Col2im, Fold, Im2col, MaxPool, PoolGather, PoolScatter, Unfold
 from .device import ToDevice
 from .elementwise import Exp, Log, Maximum, OverflowingExp, Relu, Tanh
 from .fused import OneHot, Sigmoid, SoftmaxWithLoss
-from .linalg import Dot, MatMul
+from .linalg import Dot, MatMul, MatMulAdd
 from .reduction import BroadcastTo, Max, Mean, Sum, SumTo
 from .shape import GetItem, GetItemGrad, Reshape, Transpose
 
 __all__ = [
-    "Col2im", "Im2col", "MaxPool", "PoolGather", "PoolScatter",
+    "Col2im", "Fold", "Im2col", "MaxPool", "PoolGather", "PoolScatter", "Unfold",
     "Add", "BroadcastTo", "Div", "Dot", "Exp", "GetItem", "GetItemGrad", "Log",
-    "MatMul", "Max", "Maximum", "Mean", "Mul", "Neg", "OneHot", "OverflowingExp", "Pow",
-    "Relu", "Reshape", "Sub",
+    "MatMul", "MatMulAdd", "Max", "Maximum", "Mean", "Mul", "Neg", "OneHot", "OverflowingExp",
+    "Pow", "Relu", "Reshape", "Sub",
     "Sigmoid", "SoftmaxWithLoss", "Sum", "SumTo", "Tanh", "ToDevice", "Transpose",
 ]

@@ -61,3 +61,25 @@ class Dot(MatMul):
                 "at most 2 axes (use * for scalars, matmul or tensordot beyond)")
         self.x, self.y = x, y
         return get_namespace(x).matmul(x, y)  # equal to np.dot for these operands
+
+
+class MatMulAdd(MatMul):
+    """Z = X @ Y + B, B broadcast onto the product (never beyond it): the bias added
+    into the product's own new array, so the result is one array, not two (the
+    output of a convolution, the largest array of its step). A B of another dtype
+    (or a number) is added the plain way, with numpy's promotion.
+    ∂L/∂X and ∂L/∂Y as for MatMul;  ∂L/∂B = ∂L/∂Z summed down to B's shape."""
+
+    __slots__ = ("b_shape",)
+    op = "@+"
+
+    def forward(self, x, y, b):
+        product = super().forward(x, y)
+        self.b_shape = shape_of(b)
+        if getattr(b, "dtype", None) != product.dtype:
+            return product + b
+        product += b
+        return product
+
+    def backward(self, dout):
+        return (*super().backward(dout), get_namespace(dout).sum_to(dout, self.b_shape))
