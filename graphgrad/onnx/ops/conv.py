@@ -1,9 +1,11 @@
-"""ONNX forms of im2col, col2im and max pooling on (N, C, H, W) images.
+"""ONNX forms of im2col, col2im, unfold, fold and max pooling on (N, C, H, W) images.
 
 ``im2col`` moves values without arithmetic, so it is written in its own form, a
 Gather: each row's positions in the zero-padded image are ``im2col`` applied to
 ``arange`` (one small int64 table per image, shared by the batch). ``col2im`` is its
-adjoint, a ScatterElements that adds rows onto the same positions. Max pooling is
+adjoint, a ScatterElements that adds rows onto the same positions. ``unfold`` and
+``fold`` are the same per image, with the table transposed (windows as columns). Max
+pooling is
 ONNX MaxPool (after a zero Pad, since DLFS pools over zero padding where ONNX pads
 with −inf); the window position of each maximum (``arg``) becomes a position in the
 flattened padded input, which is what ONNX MaxPool's second output, Indices, holds.
@@ -13,6 +15,7 @@ import math
 import numpy as np
 
 from ...nodes import Col2im, Im2col, MaxPool, PoolGather, PoolScatter
+from ...nodes.conv import Fold, Unfold
 from ...nodes.conv import im2col as im2col_rows
 from ..builder import INT64
 
@@ -57,13 +60,35 @@ def im2col(ctx, node, out):
     return g.reshape(g.op("Gather", [images, g.constant(table)], axis=1), out.shape)
 
 
+def unfold(ctx, node, out):
+    """Gather of each window, as a column, from the flattened padded images."""
+    g = ctx.g
+    (x,) = ctx.operands(node)
+    shape = node.inputs[0].shape
+    n, c, hp, wp = padded_shape(shape, node.pad)
+    images = g.reshape(pad(g, x, node.pad), (n, c * hp * wp))
+    table = window_positions(shape, node.filter_h, node.filter_w, node.stride, node.pad)
+    return g.op("Gather", [images, g.constant(np.ascontiguousarray(table.T))], axis=1)
+
+
 def col2im(ctx, node, out):
     """ScatterElements adding each row entry onto its position, then a crop."""
+    return _scatter_windows(ctx, node, out, lambda table: table)
+
+
+def fold(ctx, node, out):
+    """ScatterElements adding each column entry onto its position, then a crop."""
+    return _scatter_windows(ctx, node, out, lambda table: table.T)
+
+
+def _scatter_windows(ctx, node, out, layout):
+    """The images that window entries (in ``layout`` of the positions table) add up to."""
     g = ctx.g
     (col,) = ctx.operands(node)
     shape = node.input_shape
     n, c, hp, wp = padded_shape(shape, node.pad)
-    table = window_positions(shape, node.filter_h, node.filter_w, node.stride, node.pad)
+    table = layout(window_positions(shape, node.filter_h, node.filter_w, node.stride,
+                                    node.pad))
     per_image = (n, table.size)
     where = g.op("Expand", [g.constant(table.reshape(1, -1)), g.ints(per_image)])
     zeros = g.op("Expand", [g.constant(0, out.dtype), g.ints((n, c * hp * wp))])
@@ -136,6 +161,6 @@ def pool_scatter(ctx, node, out):
     return crop(g, g.reshape(flat, padded), shape, node.pad)
 
 
-EXPORTS = {Im2col: im2col, Col2im: col2im, MaxPool: max_pool, PoolGather: pool_gather,
-           PoolScatter: pool_scatter}
+EXPORTS = {Im2col: im2col, Col2im: col2im, Unfold: unfold, Fold: fold, MaxPool: max_pool,
+           PoolGather: pool_gather, PoolScatter: pool_scatter}
 SAVED = {(MaxPool, "arg"): max_pool_arg}
