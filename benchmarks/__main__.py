@@ -13,6 +13,7 @@ import os
 import platform
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -56,9 +57,11 @@ def main(names):
     for name in names or SUITES:
         # each suite in a fresh interpreter: the objects a peer engine's import leaves
         # (torch: hundreds of thousands) would otherwise be scanned by every full
-        # collection of the suites after it (the deep chain per node: 1.6× → 2.2×)
-        with spawn.Pool(1) as pool:
-            rows += pool.apply(run_suite, (name,))
+        # collection of the suites after it (the deep chain per node: 1.6× → 2.2×).
+        # An executor's worker is no daemon, so a suite may start processes of its own
+        # (conv_step runs each engine alone)
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            rows += pool.submit(run_suite, name).result()
     if not names:
         write_markdown(rows, blas)
 
