@@ -1,7 +1,8 @@
 """Mutation check: does the test suite notice deliberate, realistic bugs?
 
 For each mutant below, ``graphgrad/``, ``viz/``, ``benchmarks/`` (tests import it),
-``tests/`` and ``pyproject.toml`` are copied into a temporary directory, one exact
+``tests/``, ``pyproject.toml`` and what tests read (``README.md``, ``docs/``,
+``examples/``) are copied into a temporary directory, one exact
 piece of text in one source file is replaced (a mutant whose text is missing, or
 found more than once, stops the check before anything runs: mutants never silently
 go stale), and the suite runs against the copy with ``-x``. A failing test kills the
@@ -30,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("graphgrad", "viz", "benchmarks", "tests", "pyproject.toml")
+COPIED = ("graphgrad", "viz", "benchmarks", "tests", "pyproject.toml", "README.md", "docs",
+          "examples")
 NOT_RUN = ("test_docs.py", "test_notebooks.py")
 PYTEST = ("-m", "pytest", "-p", "no:cacheprovider", "-q", "-x", "--hypothesis-seed=0")
 
