@@ -51,24 +51,24 @@ def window_positions(shape, fh, fw, stride, pad):
 
 def im2col(ctx, node, out):
     """Gather of each window from the flattened padded images, then Reshape."""
-    g = ctx.g
-    (x,) = ctx.operands(node)
-    shape = node.inputs[0].shape
-    n, c, hp, wp = padded_shape(shape, node.pad)
-    images = g.reshape(pad(g, x, node.pad), (n, c * hp * wp))
-    table = window_positions(shape, node.filter_h, node.filter_w, node.stride, node.pad)
-    return g.reshape(g.op("Gather", [images, g.constant(table)], axis=1), out.shape)
+    return ctx.g.reshape(_gather_windows(ctx, node, lambda table: table), out.shape)
 
 
 def unfold(ctx, node, out):
     """Gather of each window, as a column, from the flattened padded images."""
+    return _gather_windows(ctx, node, lambda table: table.T)
+
+
+def _gather_windows(ctx, node, layout):
+    """The window entries of the images, in ``layout`` of the positions table."""
     g = ctx.g
     (x,) = ctx.operands(node)
     shape = node.inputs[0].shape
     n, c, hp, wp = padded_shape(shape, node.pad)
     images = g.reshape(pad(g, x, node.pad), (n, c * hp * wp))
-    table = window_positions(shape, node.filter_h, node.filter_w, node.stride, node.pad)
-    return g.op("Gather", [images, g.constant(np.ascontiguousarray(table.T))], axis=1)
+    table = layout(window_positions(shape, node.filter_h, node.filter_w, node.stride,
+                                    node.pad))
+    return g.op("Gather", [images, g.constant(np.ascontiguousarray(table))], axis=1)
 
 
 def col2im(ctx, node, out):
