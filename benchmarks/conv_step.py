@@ -33,7 +33,7 @@ from graphgrad.node import Node
 from graphgrad.optim import SGD
 
 from .blas import describe, pin_loaded
-from .timing import compare_samples, optional, optional_dezero, report
+from .timing import compare_samples, dezero_sgd, optional, optional_dezero, report
 
 LR = 0.01
 BATCH = 100
@@ -220,12 +220,7 @@ def dezero_forward(dezero, params, x, t):
 
 
 def dezero_step(dezero, params, x, t):
-    loss = dezero_forward(dezero, params, x, t)
-    for p in params:
-        p.cleargrad()
-    loss.backward()
-    for p in params:
-        p.data -= LR * p.grad.data
+    dezero_sgd(params, dezero_forward(dezero, params, x, t), LR)
 
 
 def torch_forward(torch, params, x, t):

@@ -10,7 +10,7 @@ import graphgrad as gg
 from graphgrad.models import TwoLayerNet
 from graphgrad.optim import SGD
 
-from .timing import compare, optional, optional_dezero, report
+from .timing import compare, dezero_sgd, optional, optional_dezero, report
 
 LR = 0.1
 
@@ -148,11 +148,7 @@ def dezero_step(dezero, params, x, t):
     F = dezero.functions
     W1, b1, W2, b2 = params
     loss = F.softmax_cross_entropy(F.matmul(F.relu(F.matmul(x, W1) + b1), W2) + b2, t)
-    for p in params:
-        p.cleargrad()
-    loss.backward()
-    for p in params:
-        p.data -= LR * p.grad.data
+    dezero_sgd(params, loss, LR)
 
 
 def torch_step(torch, params, x, t):

@@ -142,6 +142,15 @@ def optional_dezero():
     return dezero
 
 
+def dezero_sgd(params, loss, lr):
+    """One SGD step of DeZero parameters from ``loss``: clear, backward, update."""
+    for p in params:
+        p.cleargrad()
+    loss.backward()
+    for p in params:
+        p.data -= lr * p.grad.data
+
+
 def run_suite(name):
     """The rows of ``benchmarks.<module>.run()``, or of another function given as
     ``<module>:<function>`` (run in a child process by ``python -m benchmarks``:

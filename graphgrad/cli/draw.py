@@ -15,13 +15,12 @@ sweep step by step (viz.html). If the file raises, its traceback is shown (from 
   graphgrad draw examples/two_layer_net.py --rankdir TB -o net.svg   # top to bottom
 """
 import argparse
-import sys
 from pathlib import Path
 
 import graphgrad as gg
 import viz
 from viz.files import FORMATS as DRAWING_FORMATS
-from .script import ScriptError, UsageError, run_script
+from .script import UsageError, reported, run_script
 
 FORMATS = DRAWING_FORMATS + ("html",)
 
@@ -54,25 +53,7 @@ def run(args):
             return viz.html(target, output, **options)
         return viz.render(viz.draw(target, rankdir=args.rankdir, **options), output, format)
 
-    return reported("draw", args.file, draw)
-
-
-def reported(command, file, action):
-    """Run ``action`` and print what it returns; its errors as the exit status:
-    2 for a usage error, 1 when the file raised or ``dot`` is missing."""
-    try:
-        print(action())
-    except UsageError as error:
-        print(f"graphgrad {command}: {error}", file=sys.stderr)
-        return 2
-    except ScriptError as error:
-        print(f"graphgrad {command}: {file} raised an exception\n{error}", file=sys.stderr,
-              end="")
-        return 1
-    except viz.DotNotFoundError as error:
-        print(f"graphgrad {command}: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return reported("draw", args.file, draw, failures=(viz.DotNotFoundError,))
 
 
 def output_and_format(args):

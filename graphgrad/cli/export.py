@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .script import ScriptError, UsageError, run_script
+from .script import UsageError, reported, run_script
 
 
 def add_parser(parser):
@@ -38,18 +38,14 @@ def run(args):
         print(f"graphgrad export: {error}; pip install 'graphgrad[onnx]'", file=sys.stderr)
         return 1
     output = args.output or Path(f"{args.file.stem}.onnx")
-    try:
+
+    def export():
         fn, inputs, names = find_function(args.file)
         onnx.export(fn, inputs, output, gradients=args.gradients, opset=args.opset, **names)
-    except (UsageError, ValueError, onnx.UnsupportedOperationError) as error:
-        print(f"graphgrad export: {error}", file=sys.stderr)
-        return 2
-    except ScriptError as error:
-        print(f"graphgrad export: {args.file} raised an exception\n{error}", file=sys.stderr,
-              end="")
-        return 1
-    print(output)
-    return 0
+        return output
+
+    return reported("export", args.file, export,
+                    usage=(ValueError, onnx.UnsupportedOperationError))
 
 
 def find_function(file):

@@ -1,6 +1,7 @@
 """Running the Python file a subcommand is given (``graphgrad draw FILE.py``, ``graphgrad
 export FILE.py``) and the errors about what it defines."""
 import runpy
+import sys
 import traceback
 
 
@@ -31,3 +32,22 @@ def script_traceback(error, filename):
     while tb is not None and tb.tb_frame.f_code.co_filename != filename:
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(error), error, tb))
+
+
+def reported(command, file, action, usage=(), failures=()):
+    """Run ``action`` and print what it returns; its errors as the exit status: 2 for
+    a usage error (``UsageError`` or one of ``usage``), 1 when the file raised or for
+    one of ``failures`` (``dot`` missing, …)."""
+    try:
+        print(action())
+    except (UsageError, *usage) as error:
+        print(f"graphgrad {command}: {error}", file=sys.stderr)
+        return 2
+    except ScriptError as error:
+        print(f"graphgrad {command}: {file} raised an exception\n{error}", file=sys.stderr,
+              end="")
+        return 1
+    except failures as error:
+        print(f"graphgrad {command}: {error}", file=sys.stderr)
+        return 1
+    return 0

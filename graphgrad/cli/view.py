@@ -14,7 +14,8 @@ from pathlib import Path
 
 import viz
 
-from .draw import find_target, reported
+from .draw import find_target
+from .script import reported
 
 
 def add_parser(parser):
@@ -37,4 +38,4 @@ def run(args):
         webbrowser.open(path.resolve().as_uri())
         return path
 
-    return reported("view", args.file, view)
+    return reported("view", args.file, view, failures=(viz.DotNotFoundError,))
