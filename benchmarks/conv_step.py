@@ -263,7 +263,7 @@ def workloads(dtype):
         p_t = [torch.tensor(v, requires_grad=True) for v in copy().values()]
         xt, tt = torch.from_numpy(x), torch.from_numpy(t)
         found["torch (1 thread)"] = (lambda: torch_step(torch, p_t, xt, tt),
-                                     float(torch_forward(torch, p_t, xt, tt)))
+                                     torch_forward(torch, p_t, xt, tt).item())
     return found
 
 
