@@ -15,9 +15,12 @@ on a machine whose cores other processes share, wall time would count their turn
 
 Peak memory is what tracemalloc sees a step allocate above what it held before:
 numpy's arrays (graphgrad, the numpy layers, DeZero); torch's allocator is not
-traced, so torch has no memory figure.
+traced, so torch has no figure there. Run each in a process of its own, every
+engine gets one more: its peak resident set above what it held before its first
+step (the allocator's caches included).
 """
 import argparse
+import ctypes
 import multiprocessing
 import resource
 import statistics
@@ -316,9 +319,13 @@ def run_case(dtype, repeats=20):
 
 
 def alone(name, dtype, steps=20):
-    """(median CPU seconds, minor page faults) per step of engine ``name`` run by
-    itself in this process, step after step as a training loop runs it."""
+    """(median CPU seconds, minor page faults, peak resident bytes) per step of engine
+    ``name`` run by itself in this process, step after step as a training loop runs
+    it. The peak is the process's highest resident set above what it held before its
+    first step: what a step needs, the allocator's caches included, for every engine
+    alike (torch's allocator too, which tracemalloc does not see)."""
     step = workloads(dtype)[name][0]
+    before = reset_peak_resident()
     for _ in range(3):
         step()
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -327,8 +334,24 @@ def alone(name, dtype, steps=20):
         start = time.thread_time()
         step()
         times.append(time.thread_time() - start)
-    return statistics.median(times), (resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-                                      - faults) / steps
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / steps
+    return statistics.median(times), faults, _status_bytes("VmHWM") - before
+
+
+def reset_peak_resident():
+    """Hand the setup's freed memory back to the system (glibc's ``malloc_trim``:
+    every engine's first loss was computed) and start the process's peak resident
+    set afresh (Linux ≥ 4.0); return the resident set now."""
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/clear_refs", "w") as file:
+        file.write("5")
+    return _status_bytes("VmRSS")
+
+
+def _status_bytes(field):
+    with open("/proc/self/status") as file:
+        line = next(line for line in file if line.startswith(field + ":"))
+    return int(line.split()[1]) * 1024
 
 
 def run_alone(dtype, rounds=3):
@@ -344,14 +367,16 @@ def run_alone(dtype, rounds=3):
             with spawn.Pool(1) as pool:
                 results[name].append(pool.apply(alone, (name, dtype)))
     title = f"SimpleConvNet step, batch {BATCH}, {np.dtype(dtype).name}, one process each"
-    medians = {name: statistics.median(t for t, _ in rs) for name, rs in results.items()}
+    medians = {name: statistics.median(t for t, _, _ in rs) for name, rs in results.items()}
     baseline = "torch (1 thread)" if "torch (1 thread)" in names else "DeZero"
     baseline = baseline if baseline in names else names[0]
     rows = report(f"{title} (CPU time)", medians, baseline, unit=1e-3, unit_name="ms")
-    print("  per process (ms), and minor page faults per step")
+    print("  per process (ms), minor page faults per step, peak resident set above setup")
     for name, rs in results.items():
-        times = ", ".join(f"{t * 1e3:.1f}" for t, _ in rs)
-        print(f"  {name:<38} {times}; faults {statistics.median(f for _, f in rs):,.0f}")
+        times = ", ".join(f"{t * 1e3:.1f}" for t, _, _ in rs)
+        faults = statistics.median(f for _, f, _ in rs)
+        peak = statistics.median(p for _, _, p in rs) / 2**20
+        print(f"  {name:<38} {times}; faults {faults:,.0f}; peak {peak:.0f} MiB")
     return rows
 
 
