@@ -1,6 +1,6 @@
-"""The DLFS networks on graphgrad layers: TwoLayerNet (ch4–5), SimpleConvNet (ch7)
-and MultiLayerNet (ch6's MultiLayerNetExtend: any depth, BatchNorm, Dropout, weight
-decay).
+"""The DLFS networks on graphgrad layers: TwoLayerNet (ch4–5), SimpleConvNet (ch7),
+MultiLayerNet (ch6's MultiLayerNetExtend: any depth, BatchNorm, Dropout, weight
+decay) and DeepConvNet (ch8).
 
 A model keeps ``params`` (key → numpy array, the DLFS keys) and ``layers`` (name →
 layer, in order) that hold *the same arrays*: an optimizer's in-place update of
@@ -286,6 +286,60 @@ class SimpleConvNet(Network):
             Relu2=Relu(), Affine2=Affine(p["W3"], p["b3"]))
         self.last_layer = SoftmaxWithLoss()
         self.name_layers()
+
+DEEP_CONV_PARAMS = tuple(  # DeepConvNet's six 3×3 convolutions (the fourth pads by 2)
+    {"filter_num": n, "filter_size": 3, "pad": pad, "stride": 1}
+    for n, pad in ((16, 1), (16, 1), (32, 1), (32, 2), (64, 1), (64, 1)))
+
+
+class DeepConvNet(Network):
+    """DLFS ch8's network: (Conv → Relu → Conv → Relu → Pool) three times, then
+    Affine → Relu → Dropout → Affine → Dropout → SoftmaxWithLoss; pools 2×2, stride 2.
+
+    Keys W1…W6, b1…b6 (the convolutions), W7, b7, W8, b8 (the affine layers), as in
+    the book, whose trained pickle ``load_params`` reads. Weights are He-initialised,
+    W ~ √(2 / fan_in) · N(0, 1), fan_in the inputs of one output (C·k·k for a
+    convolution): the book's scales on 28 × 28 images of one channel. The first
+    Affine takes the flattened output of the last pool, 64·4·4 on those images;
+    computed here for any ``input_dim``.
+    """
+
+    def __init__(self, input_dim=(1, 28, 28), conv_param_1=DEEP_CONV_PARAMS[0],
+                 conv_param_2=DEEP_CONV_PARAMS[1], conv_param_3=DEEP_CONV_PARAMS[2],
+                 conv_param_4=DEEP_CONV_PARAMS[3], conv_param_5=DEEP_CONV_PARAMS[4],
+                 conv_param_6=DEEP_CONV_PARAMS[5], hidden_size=50, output_size=10):
+        convs = (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5,
+                 conv_param_6)
+        channels, height, width = input_dim
+        self.params, self.layers = {}, OrderedDict()
+        for i, conv in enumerate(convs, start=1):
+            size, n = conv["filter_size"], conv["filter_num"]
+            self.params[f"W{i}"] = _he(channels * size * size, (n, channels, size, size))
+            self.params[f"b{i}"] = np.zeros(n)
+            self.layers[f"Conv{i}"] = Convolution(self.params[f"W{i}"], self.params[f"b{i}"],
+                                                  conv["stride"], conv["pad"])
+            self.layers[f"Relu{i}"] = Relu()
+            channels, height, width = n, *(conv_output_size(d, size, conv["stride"], conv["pad"])
+                                           for d in (height, width))
+            if i % 2 == 0:
+                self.layers[f"Pool{i // 2}"] = Pooling(pool_h=2, pool_w=2, stride=2)
+                height, width = conv_output_size(height, 2, 2, 0), conv_output_size(width, 2, 2, 0)
+        for i, (n_in, n_out) in enumerate(((channels * height * width, hidden_size),
+                                           (hidden_size, output_size)), start=7):
+            self.params[f"W{i}"] = _he(n_in, (n_in, n_out))
+            self.params[f"b{i}"] = np.zeros(n_out)
+            self.layers[f"Affine{i - 6}"] = Affine(self.params[f"W{i}"], self.params[f"b{i}"])
+            if i == 7:
+                self.layers["Relu7"] = Relu()
+            self.layers[f"Dropout{i - 6}"] = Dropout(0.5)
+        self.last_layer = SoftmaxWithLoss()
+        self.name_layers()
+
+
+def _he(fan_in, shape):
+    """He initialisation: √(2 / fan_in) · N(0, 1) of ``shape``."""
+    return np.sqrt(2.0 / fan_in) * np.random.randn(*shape)
+
 
 class MultiLayerNet(Network):
     """Fully connected: (Affine → [BatchNorm] → activation → [Dropout]) per hidden

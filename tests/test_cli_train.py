@@ -147,6 +147,16 @@ def test_convnet_steps_follow_each_optimizers_rule(small_data, tmp_path, capsys,
                                        rtol=1e-6, atol=1e-12, err_msg=key)
 
 
+def test_deepconvnet_trains_and_saves_the_books_keys(small_data, tmp_path, capsys):
+    weights = tmp_path / "deep.npz"
+    code, captured = train(capsys, "--data-dir", small_data, "--model", "deepconvnet",
+                           "--iters", 2, "--batch-size", 4, "--save", weights)
+    assert code == 0 and "final: loss" in captured.out
+    with np.load(weights) as saved:
+        assert sorted(saved) == sorted(f"{p}{i}" for p in "Wb" for i in range(1, 9))
+        assert saved["W7"].shape == (64 * 4 * 4, 50)
+
+
 def test_progress_bar_shows_loss_and_accuracy(small_data, capsys):
     _, captured = train(capsys, "--data-dir", small_data, "--iters", 3)
     assert "loss=" in captured.err and "test_acc=" in captured.err

@@ -1,4 +1,4 @@
-"""TwoLayerNet, SimpleConvNet and MultiLayerNet: the DLFS API, gradient checks,
+"""TwoLayerNet, SimpleConvNet, MultiLayerNet and DeepConvNet: the DLFS API, gradient checks,
 shared parameter arrays, weight files, and training on the shipped MNIST split."""
 import os
 import pickle
@@ -11,7 +11,7 @@ import pytest
 import graphgrad as gg
 from graphgrad import autograd
 from graphgrad.datasets import load_mnist
-from graphgrad.models import MultiLayerNet, SimpleConvNet, TwoLayerNet
+from graphgrad.models import DeepConvNet, MultiLayerNet, SimpleConvNet, TwoLayerNet
 from graphgrad.nn import Affine, BatchNormalization, Dropout
 from graphgrad.optim import SGD, Adam
 from graphgrad.serialization import UnsafePickleError
@@ -78,6 +78,57 @@ def test_simple_conv_net_reshapes_copy_nothing_and_feed_contiguous_arrays():
                          for node in moves)
     assert all(t.data.flags.c_contiguous for node in tape.nodes for t in node.inputs
                if isinstance(node, gg.nodes.MatMul))
+
+
+def book_deep_conv_net_params(seed):
+    """The parameters DLFS's ch8 DeepConvNet draws after ``np.random.seed(seed)``
+    (its ``__init__``, as the book writes it)."""
+    np.random.seed(seed)
+    pre_node_nums = np.array([1*3*3, 16*3*3, 16*3*3, 32*3*3, 32*3*3, 64*3*3, 64*4*4, 50])
+    wight_init_scales = np.sqrt(2.0 / pre_node_nums)
+    params, pre_channel_num = {}, 1
+    for idx, filter_num in enumerate([16, 16, 32, 32, 64, 64]):
+        params['W' + str(idx+1)] = wight_init_scales[idx] * np.random.randn(
+            filter_num, pre_channel_num, 3, 3)
+        params['b' + str(idx+1)] = np.zeros(filter_num)
+        pre_channel_num = filter_num
+    params['W7'] = wight_init_scales[6] * np.random.randn(64*4*4, 50)
+    params['b7'] = np.zeros(50)
+    params['W8'] = wight_init_scales[7] * np.random.randn(50, 10)
+    params['b8'] = np.zeros(10)
+    return params
+
+
+def test_deep_conv_net_draws_the_books_weights_and_stacks_its_layers():
+    expected = book_deep_conv_net_params(seed=3)
+    np.random.seed(3)
+    net = DeepConvNet()
+    assert list(net.params) == list(expected)
+    for key, value in expected.items():
+        np.testing.assert_array_equal(net.params[key], value, err_msg=key)
+    assert [type(layer).__name__ for layer in net.layers.values()] == (
+        ["Convolution", "Relu", "Convolution", "Relu", "Pooling"] * 3
+        + ["Affine", "Relu", "Dropout", "Affine", "Dropout"])
+    assert [net.layers[f"Conv{i}"].pad for i in range(1, 7)] == [1, 1, 1, 2, 1, 1]
+    x = np.random.rand(2, 1, 28, 28)
+    assert net.predict(x).shape == (2, 10)
+
+
+def test_deep_conv_net_gradient_check_on_a_tiny_input():
+    """Every parameter's backprop gradient against central differences, with the
+    Dropout layers training (the same masks for both)."""
+    np.random.seed(4)
+    convs = [{"filter_num": 2, "filter_size": 3, "pad": pad, "stride": 1}
+             for pad in (1, 1, 1, 2, 1, 1)]
+    net = DeepConvNet((1, 8, 8), *convs, hidden_size=3, output_size=4)
+    assert net.params["W7"].shape == (2, 3)  # 8 → pool 4 → pad 2: 6 → pool 3 → pool 1
+    x, t = np.random.rand(3, 1, 8, 8), np.array([0, 3, 1])
+    numerical = net.numerical_gradient(x, t)  # first: gradient then draws its masks
+    backprop = net.gradient(x, t)
+    assert backprop.keys() == numerical.keys() == net.params.keys()
+    differences = {key: np.abs(backprop[key] - numerical[key]).max() for key in backprop}
+    assert all(diff < 1e-7 for diff in differences.values()), differences
+    assert 0 < net.layers["Dropout1"].mask.sum() < net.layers["Dropout1"].mask.size
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])

@@ -1,4 +1,4 @@
-"""Train TwoLayerNet or SimpleConvNet on MNIST or Fashion-MNIST, with a progress bar.
+"""Train TwoLayerNet, SimpleConvNet or DeepConvNet on MNIST or Fashion-MNIST, with a progress bar.
 
     graphgrad train --dataset fashion-mnist --model twolayer --iters 10000 --plot acc.png
 
@@ -16,13 +16,14 @@ from tqdm import tqdm
 
 from ..backend import namespace_for
 from ..datasets import load_fashion_mnist, load_mnist
-from ..models import SimpleConvNet, TwoLayerNet
+from ..models import DeepConvNet, SimpleConvNet, TwoLayerNet
 from ..optim import SGD, AdaGrad, Adam, Momentum, RMSprop
 from ..serialization import atomic_writer
 
 DATASETS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adagrad": AdaGrad, "rmsprop": RMSprop,
               "adam": Adam}
+MODELS = {"twolayer": TwoLayerNet, "convnet": SimpleConvNet, "deepconvnet": DeepConvNet}
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
@@ -30,8 +31,9 @@ def add_parser(parser):
     parser.add_argument("--dataset", choices=DATASETS, default="mnist",
                         help="mnist (the shipped 10,000 images, split 8,000/2,000) or "
                              "fashion-mnist (60,000/10,000); default mnist")
-    parser.add_argument("--model", choices=("twolayer", "convnet"), default="twolayer",
-                        help="TwoLayerNet 784-50-10 or SimpleConvNet; default twolayer")
+    parser.add_argument("--model", choices=MODELS, default="twolayer",
+                        help="TwoLayerNet 784-50-10, SimpleConvNet or DeepConvNet (the "
+                             "book's ch8 net: slow on a CPU); default twolayer")
     parser.add_argument("--iters", type=_positive(int), default=10000,
                         help="training steps (default 10000)")
     parser.add_argument("--batch-size", type=_positive(int), default=100,
@@ -79,10 +81,11 @@ def run(args):
 
 
 def make_model(name, input_shape):
-    """TwoLayerNet(784, 50, 10) for flat inputs, SimpleConvNet for (N, C, H, W)."""
+    """TwoLayerNet(784, 50, 10) for flat inputs; SimpleConvNet or DeepConvNet for
+    images (N, C, H, W)."""
     if name == "twolayer":
         return TwoLayerNet(input_size=input_shape[1], hidden_size=50, output_size=10)
-    return SimpleConvNet(input_dim=input_shape[1:])
+    return MODELS[name](input_dim=input_shape[1:])
 
 
 def fit(model, optimizer, train, test, iters, batch_size, desc="train"):
