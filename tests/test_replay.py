@@ -67,6 +67,19 @@ def test_compile_needs_a_differentiable_result():
         gg.compile(lambda x: x * 2)(np.ones(2))
 
 
+
+def test_compile_refuses_inputs_that_require_grad():
+    """Uncompiled, fn(x) with a tensor x that requires grad gives x.grad; the tape reads
+    the inputs' arrays only, so a compiled step refuses such inputs (on every call)
+    rather than leave x.grad None."""
+    W = gg.tensor(np.ones((3, 2)))
+    step = gg.compile(lambda x: gg.sum(x @ W))
+    with pytest.raises(TypeError, match="input 0 is a tensor that requires grad"):
+        step(gg.tensor(np.ones((4, 3))))
+    step(gg.tensor(np.ones((4, 3)), requires_grad=False))
+    with pytest.raises(TypeError, match="input 0 is a tensor that requires grad"):
+        step(gg.tensor(np.ones((4, 3))))
+
 class Rewrite(Node):
     """y = x; once given a ``target``, its forward also doubles ``target.data``: a write
     in the middle of a step, after the nodes before it saved their inputs."""
