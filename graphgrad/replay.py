@@ -25,6 +25,8 @@ side effects (Dropout's new mask, BatchNormalization's running statistics, in
 training). Python control flow inside ``fn`` and values made inside it from nothing
 that changes (a random number) are frozen at recording.
 """
+import weakref
+
 from .autograd import reverse_order, seed_for, sweep
 from .node import check_finite, snapshot_saved
 from .numpy_warnings import keep_first
@@ -60,8 +62,7 @@ class CompiledStep:
             if anomaly:  # as Node.apply does: the value checked, saved arrays copied
                 check_finite(node, out._data, "forward value")
                 node.snapshots = snapshot_saved(node, node.inputs, out._data)
-        self._backward()
-        return self.out
+        return self._backward()
 
     def _record(self, args):
         self.placeholders = [tensor(_data(a, i), requires_grad=False)
@@ -72,13 +73,27 @@ class CompiledStep:
             raise TypeError("compile: the function must return a Tensor computed from "
                             "tensors that require grad")
         self.order = reverse_order([self.out])
-        self._backward()
-        return self.out
+        return self._backward()
 
     def _backward(self):
+        """Backpropagate from this call's result (see ``_result``); return it."""
+        result = self._result()
         # saved values are freed as the sweep passes (the next forward saves new
         # ones): the memory is reused at once, as in a graph built anew each step
-        sweep([self.out], [seed_for(self.out, None)], order=self.order)
+        sweep([result], [seed_for(result, None)], order=self.order)
+        return result
+
+    def _result(self):
+        """The output's value in a new tensor per call, made its creator's output (the
+        root of the sweep): a result kept from an earlier call keeps its value and
+        gradient, as ``fn``'s results do. (The tape's own output tensor, which later
+        nodes may read, is rewritten by every replay.)"""
+        out = self.out
+        if out.creator is None:  # fn returned a leaf (a parameter): nothing recomputed
+            return out
+        result = Tensor(out._data, True, out.name, out.creator)
+        out.creator._output = weakref.ref(result)
+        return result
 
     def _check(self, args):
         if len(args) != len(self.placeholders):
