@@ -13,7 +13,9 @@ afterwards only reruns each node's ``forward`` (in tape order) and ``backward``
             p.grad = None
 
 What is replayed is what was recorded: the same operations on arrays of the same
-shapes and dtypes (anything else is refused). Every node computed from the step's
+shapes and dtypes (anything else is refused). The inputs are arrays, or tensors that
+need no gradient: a step computes none for its inputs, so one that requires grad is
+refused (TypeError) rather than left without ``.grad``. Every node computed from the step's
 inputs is recorded, also where nothing needs a gradient (``x / 255``,
 ``x.reshape(...)``, labels turned into one-hot rows), so each call recomputes all
 that depends on its inputs. What a replay cannot redo is refused while recording,
@@ -23,6 +25,8 @@ side effects (Dropout's new mask, BatchNormalization's running statistics, in
 training). Python control flow inside ``fn`` and values made inside it from nothing
 that changes (a random number) are frozen at recording.
 """
+import weakref
+
 from .autograd import reverse_order, seed_for, sweep
 from .node import check_finite, snapshot_saved
 from .numpy_warnings import keep_first
@@ -46,8 +50,8 @@ class CompiledStep:
         self._check(args)
         # forward again: new values are written under the hood (``_data``), not as
         # in-place modifications, since every node re-saves what it reads
-        for placeholder, value in zip(self.placeholders, args):
-            placeholder._data = _data(value)
+        for i, (placeholder, value) in enumerate(zip(self.placeholders, args)):
+            placeholder._data = _data(value, i)
         keep_first()  # numpy's warnings in a forward: said again naming the node
         anomaly = mode().anomaly
         for node, out in zip(self.tape.nodes, self.tape.outputs):
@@ -58,31 +62,45 @@ class CompiledStep:
             if anomaly:  # as Node.apply does: the value checked, saved arrays copied
                 check_finite(node, out._data, "forward value")
                 node.snapshots = snapshot_saved(node, node.inputs, out._data)
-        self._backward()
-        return self.out
+        return self._backward()
 
     def _record(self, args):
-        self.placeholders = [tensor(_data(a), requires_grad=False) for a in args]
+        self.placeholders = [tensor(_data(a, i), requires_grad=False)
+                             for i, a in enumerate(args)]
         with Tape(trace=self.placeholders) as self.tape:
             self.out = self.fn(*self.placeholders)
         if not isinstance(self.out, Tensor) or not self.out.requires_grad:
             raise TypeError("compile: the function must return a Tensor computed from "
                             "tensors that require grad")
         self.order = reverse_order([self.out])
-        self._backward()
-        return self.out
+        return self._backward()
 
     def _backward(self):
+        """Backpropagate from this call's result (see ``_result``); return it."""
+        result = self._result()
         # saved values are freed as the sweep passes (the next forward saves new
         # ones): the memory is reused at once, as in a graph built anew each step
-        sweep([self.out], [seed_for(self.out, None)], order=self.order)
+        sweep([result], [seed_for(result, None)], order=self.order)
+        return result
+
+    def _result(self):
+        """The output's value in a new tensor per call, made its creator's output (the
+        root of the sweep): a result kept from an earlier call keeps its value and
+        gradient, as ``fn``'s results do. (The tape's own output tensor, which later
+        nodes may read, is rewritten by every replay.)"""
+        out = self.out
+        if out.creator is None:  # fn returned a leaf (a parameter): nothing recomputed
+            return out
+        result = Tensor(out._data, True, out.name, out.creator)
+        out.creator._output = weakref.ref(result)
+        return result
 
     def _check(self, args):
         if len(args) != len(self.placeholders):
             raise TypeError(f"compiled step: recorded with {len(self.placeholders)} "
                             f"inputs, called with {len(args)}")
         for i, (placeholder, value) in enumerate(zip(self.placeholders, args)):
-            value = _data(value)
+            value = _data(value, i)
             recorded = (placeholder.shape, placeholder.dtype)
             given = (getattr(value, "shape", ()), getattr(value, "dtype", None))
             if given != recorded:
@@ -97,5 +115,14 @@ def compile(fn):
     return CompiledStep(fn)
 
 
-def _data(value):
-    return value.data if isinstance(value, Tensor) else value
+def _data(value, i):
+    """The value of input ``i``. A tensor that requires grad is refused: the tape
+    reads the inputs' arrays, so its ``.grad`` would silently stay unset."""
+    if not isinstance(value, Tensor):
+        return value
+    if value.requires_grad:
+        raise TypeError(
+            f"compiled step: input {i} is a tensor that requires grad, but a compiled "
+            f"step computes no gradient for its inputs; pass its array (or a tensor "
+            f"with requires_grad=False), or call the step without gg.compile")
+    return value.data

@@ -51,6 +51,17 @@ def test_replay_keeps_intermediate_gradients_per_step():
     np.testing.assert_allclose(x0.grad, 2 * np.exp(2.0) + 0.0 * np.exp(0.0))
 
 
+
+def test_each_call_returns_a_tensor_of_its_own():
+    """fn returns a new tensor per call, and so does the step: a loss kept from one
+    call keeps its value when later calls run (one tensor rewritten by every replay
+    made ``losses`` all equal to the latest)."""
+    W = gg.tensor(np.ones(3))
+    step = gg.compile(lambda x: gg.sum(gg.exp(W * x)))
+    losses = [step(np.full(3, float(i))) for i in range(3)]
+    assert [loss.item() for loss in losses] == pytest.approx([3.0, 3 * np.e, 3 * np.e ** 2])
+    assert all(loss.grad == 1.0 for loss in losses)
+
 def test_replay_refuses_other_shapes():
     _, loss = two_layer(np.random.default_rng(0))
     step = gg.compile(loss)
@@ -66,6 +77,19 @@ def test_compile_needs_a_differentiable_result():
     with pytest.raises(TypeError, match="must return a Tensor"):
         gg.compile(lambda x: x * 2)(np.ones(2))
 
+
+
+def test_compile_refuses_inputs_that_require_grad():
+    """Uncompiled, fn(x) with a tensor x that requires grad gives x.grad; the tape reads
+    the inputs' arrays only, so a compiled step refuses such inputs (on every call)
+    rather than leave x.grad None."""
+    W = gg.tensor(np.ones((3, 2)))
+    step = gg.compile(lambda x: gg.sum(x @ W))
+    with pytest.raises(TypeError, match="input 0 is a tensor that requires grad"):
+        step(gg.tensor(np.ones((4, 3))))
+    step(gg.tensor(np.ones((4, 3)), requires_grad=False))
+    with pytest.raises(TypeError, match="input 0 is a tensor that requires grad"):
+        step(gg.tensor(np.ones((4, 3))))
 
 class Rewrite(Node):
     """y = x; once given a ``target``, its forward also doubles ``target.data``: a write

@@ -9,10 +9,11 @@ from .arithmetic import binary
 
 
 def unary(op_type):
-    """The export of a one-operand node as ONNX ``op_type``."""
+    """The export of a one-operand node as ONNX ``op_type``, on x cast to the
+    result's dtype (numpy's exp of integers is float64; ONNX's Exp takes floats)."""
     def export(ctx, node, out):
-        return ctx.g.op(op_type, ctx.operands(node))
-    export.__doc__ = f"{op_type}(x)"
+        return ctx.g.op(op_type, ctx.operands(node, out.dtype))
+    export.__doc__ = f"{op_type}(x in the result's dtype)"
     return export
 
 

@@ -13,8 +13,8 @@ from ..builder import INT64
 
 
 def sigmoid(ctx, node, out):
-    """Sigmoid(x)"""
-    return ctx.g.op("Sigmoid", ctx.operands(node))
+    """Sigmoid(x in the result's dtype: float64 for integers, as in numpy)"""
+    return ctx.g.op("Sigmoid", ctx.operands(node, out.dtype))
 
 
 def softmax_with_loss(ctx, node, out):

@@ -10,11 +10,13 @@ def axes_of(node, ndim):
 
 
 def reduction(op_type):
-    """The export of Sum, Mean or Max over ``node.axis`` as ONNX ``op_type``."""
+    """The export of Sum, Mean or Max over ``node.axis`` as ONNX ``op_type``, on x
+    cast to the result's dtype: numpy's mean of integers is float64 and its sum of
+    int32 or bool int64, where ONNX would reduce in x's dtype (a mean of 2, not 2.5)."""
     def export(ctx, node, out):
-        (x,) = ctx.operands(node)
+        (x,) = ctx.operands(node, out.dtype)
         return ctx.g.reduce(op_type, x, axes_of(node, node.inputs[0].ndim), node.keepdims)
-    export.__doc__ = f"{op_type}(x, axes, keepdims)"
+    export.__doc__ = f"{op_type}(x in the result's dtype, axes, keepdims)"
     return export
 
 
