@@ -110,6 +110,18 @@ def refuse_in_compile(what, tensors=None):
                 f"nodes only); call this step without gg.compile")
 
 
+def guard(read):
+    """While ``gg.compile`` records: ``read()`` returns arrays read from outside the
+    graph (a layer's running statistics), which went into the recording as
+    constants. Copies of them are kept; a compiled step reads them again before each
+    replay and records anew when they differ."""
+    tapes = [tape for tape in mode().tapes if tape.traced is not None]
+    if tapes:
+        values = [array.copy() for array in read()]
+        for tape in tapes:
+            tape.guards.append((read, values))
+
+
 class Scope:
     """A named group of nodes, one per ``scope(...)`` entry; nested scopes form a tree."""
 
@@ -178,6 +190,7 @@ class Tape:
         self.nodes = []
         self.outputs = []
         self.traced = None if trace is None else {id(t) for t in trace}
+        self.guards = []  # see ``guard``
 
     def __enter__(self):
         keep_first()  # numpy's warnings inside: said again naming the node

@@ -22,12 +22,16 @@ that depends on its inputs. What a replay cannot redo is refused while recording
 with a RuntimeError: reading ``.data`` or ``.numpy()`` of a tensor whose value
 changes from call to call, an index tensor computed from the inputs, and layers with
 side effects (Dropout's new mask, BatchNormalization's running statistics, in
-training). Python control flow inside ``fn`` and values made inside it from nothing
-that changes (a random number) are frozen at recording.
+training). Values read from outside the graph that may change between calls
+(BatchNormalization's running statistics, in test mode) are checked before each
+replay: when they changed, the step is recorded anew. Python control flow inside
+``fn`` and values made inside it from nothing that changes (a random number) are
+frozen at recording.
 """
 import weakref
 
 from .autograd import reverse_order, seed_for, sweep
+from .backend import get_namespace, shape_of
 from .node import check_finite, snapshot_saved
 from .numpy_warnings import keep_first
 from .recording import Tape, clock, mode
@@ -45,7 +49,7 @@ class CompiledStep:
         self.order = None  # the backward sweep's node order
 
     def __call__(self, *args):
-        if self.tape is None:
+        if self.tape is None or self.tape.guards and not _guards_hold(self.tape):
             return self._record(args)
         self._check(args)
         # forward again: new values are written under the hood (``_data``), not as
@@ -113,6 +117,17 @@ class CompiledStep:
 def compile(fn):
     """Record ``fn``'s graph on the first call; replay forward + backward after."""
     return CompiledStep(fn)
+
+
+def _guards_hold(tape):
+    """Whether every value read from outside the graph while ``tape`` recorded
+    (``recording.guard``) is as it was then."""
+    return all(len(now) == len(then) and all(_equal(a, b) for a, b in zip(now, then))
+               for now, then in ((read(), values) for read, values in tape.guards))
+
+
+def _equal(a, b):
+    return shape_of(a) == shape_of(b) and bool(get_namespace(a).all(a == b))
 
 
 def _data(value, i):

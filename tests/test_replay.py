@@ -260,3 +260,23 @@ def test_replay_in_anomaly_mode_takes_new_copies_of_what_it_saves():
         w.data[...] = 3.0  # between steps, into the array: fine
         step(np.full(2, 2.0))
     np.testing.assert_array_equal(w.grad, [1.0 + 2.0, 1.0 + 2.0])
+
+
+def test_replay_in_test_mode_follows_running_statistics_that_changed():
+    """BatchNormalization in test mode reads its running statistics from outside the
+    graph: a step recorded before training steps changed them records anew, so it
+    computes what the uncompiled function does; unchanged, it replays."""
+    np.random.seed(3)
+    net = MultiLayerNet(3, [4], 2, use_batchnorm=True)
+    x, t = np.random.rand(5, 3), np.array([0, 1, 1, 0, 1])
+    step = gg.compile(lambda x, t: net.loss_graph(x, t, train_flg=False))
+    step(x, t)
+    tape = step.tape
+    step(x, t)
+    assert step.tape is tape  # nothing changed: replayed
+    for _ in range(3):  # training steps, uncompiled: new running statistics
+        net.gradient(np.random.rand(5, 3), t)
+    assert step(x, t).item() == pytest.approx(net.loss(x, t), rel=1e-12)
+    assert step.tape is not tape
+    net.layers["BatchNorm1"].running_var[...] *= 2  # a write into the array itself
+    assert step(x, t).item() == pytest.approx(net.loss(x, t), rel=1e-12)

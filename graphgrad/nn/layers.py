@@ -11,7 +11,7 @@ import numpy as np
 from .. import functions as F
 from ..backend import get_namespace, to_device
 from ..activations import sigmoid, softmax, softmax_with_loss
-from ..recording import refuse_in_compile
+from ..recording import guard, refuse_in_compile
 from .layer import Layer, value_of
 
 
@@ -167,6 +167,7 @@ class BatchNormalization(Layer):
             var = F.mean(xc * xc, axis=0)
             self._update_running(mu.data, var.data)
         else:
+            guard(self.training_state)  # read at recording: replays check them
             xc = x2 - self.running_mean
             var = self.running_var
         xn = xc / (var + self.eps) ** 0.5
