@@ -11,7 +11,7 @@ from . import nodes
 from .activations import cross_entropy_error, sigmoid, softmax, softmax_with_loss
 from .autograd import grad
 from .functions import (
-    add, broadcast_to, div, dot, exp, getitem, log, matmul, max, maximum, mean, mul,
+    add, astype, broadcast_to, div, dot, exp, getitem, log, matmul, max, maximum, mean, mul,
     neg, pow, relu, reshape, sub, sum, sum_to, swapaxes, tanh, transpose,
 )
 from .node import Node

@@ -157,6 +157,11 @@ def getitem_grad(x, index, shape):
     return nodes.GetItemGrad(index, shape)(x)
 
 
+def astype(x, dtype):
+    """x in ``dtype``; gradients flow back in x's dtype"""
+    return nodes.Cast(np.dtype(dtype))(x)
+
+
 def to_device(x, device):
     """x copied to ``device`` ("cpu", "cuda", …); gradients flow back"""
     return nodes.ToDevice(device)(x)

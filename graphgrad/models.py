@@ -95,10 +95,14 @@ class Network:
     def _as_input(self, x):
         """A batch on the model's device, a float array in the parameters' dtype:
         float32 end to end in a float32 model; in a float64 one the same numbers
-        numpy's promotion would give."""
+        numpy's promotion would give. A tensor is cast by a node (``Cast``), so a
+        compiled step or an ONNX export, which hand the model tensors, casts too."""
         x = self._on_device(x)
-        if isinstance(x, Tensor) or not get_namespace(x).isdtype(x.dtype, "real floating"):
+        if not get_namespace(x._data if isinstance(x, Tensor) else x).isdtype(
+                x.dtype, "real floating"):
             return x
+        if isinstance(x, Tensor):
+            return x.astype(self.dtype, copy=False)
         return get_namespace(x).astype(x, self.dtype, copy=False)
 
     def scores(self, x, train_flg=False):

@@ -230,6 +230,11 @@ class Tensor:
     def reshape(self, *shape):
         return reshape(self, shape[0] if len(shape) == 1 else shape)
 
+    def astype(self, dtype, copy=True):
+        """This tensor in ``dtype`` (a ``Cast`` node), as numpy's ``astype``: with
+        ``copy=False``, itself when it has that dtype already."""
+        return self if not copy and self.dtype == dtype else astype(self, dtype)
+
     def transpose(self, *axes):
         return transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
 
@@ -327,6 +332,6 @@ def _named(name):
 # The operator functions live in graphgrad.functions, which needs Tensor first,
 # as does graphgrad.backend (used here at call time only).
 from . import backend  # noqa: E402
-from .functions import getitem, max, mean, reshape, sum, to_device, transpose  # noqa: E402
+from .functions import astype, getitem, max, mean, reshape, sum, to_device, transpose  # noqa: E402
 from . import nodes  # noqa: E402
 from . import numpy_protocol  # noqa: E402

@@ -1,5 +1,6 @@
 """Reshape, Transpose, GetItem, GetItemGrad: nodes that move values without changing
-them, so each backward is a pure rearrangement (a scatter-add for indexing)."""
+them, so each backward is a pure rearrangement (a scatter-add for indexing); and
+Cast, which changes only their dtype."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -7,7 +8,7 @@ from hypothesis.extra import numpy as hnp
 
 import graphgrad as gg
 from graphgrad.functions import getitem_grad
-from graphgrad.nodes import GetItem, GetItemGrad, Reshape, Transpose
+from graphgrad.nodes import Cast, GetItem, GetItemGrad, Reshape, Transpose
 from graphgrad.testing import backprop_gradients, check_float32, gradcheck
 from graphgrad.testing.strategies import arrays, shapes
 
@@ -161,3 +162,41 @@ FLOAT32_CASES = {
 @pytest.mark.parametrize("name", FLOAT32_CASES)
 def test_float32_outputs_and_gradients(name):
     check_float32(FLOAT32_CASES[name], X, rtol=0)
+
+
+# -- Cast: the dtype changes, the gradient comes back in the input's dtype ----------
+def test_gradcheck_cast():
+    assert gradcheck(lambda t: gg.astype(t, np.float64) * t, [X])
+
+
+@given(shapes().flatmap(lambda s: st.tuples(arrays(s), st.sampled_from(
+    [np.float16, np.float32, np.float64]))))
+def test_cast_gradients_match_central_differences_in_the_inputs_dtype(x_and_dtype):
+    x, dtype = x_and_dtype
+    w = np.random.default_rng(1).normal(size=x.shape)
+    if dtype != np.float16:  # float16 rounds x ± eps to the same values: no difference
+        # linear in x, so a large step is exact but for the rounding to ``dtype``
+        assert gradcheck(lambda t: gg.astype(gg.astype(t, dtype), np.float64) * w, [x],
+                         eps=1e-2)
+    t = gg.tensor(x)
+    y = t.astype(dtype)
+    assert y.dtype == dtype and y.creator.op == "astype"
+    (y * w.astype(dtype)).sum().backward()
+    assert t.grad.dtype == np.float64
+    np.testing.assert_array_equal(t.grad, w.astype(dtype).astype(np.float64))
+
+
+def test_cast_layer_and_astype_copies_as_numpy_does():
+    node = Cast(np.float32)
+    y = node.forward(np.array([1.5, 2.0]))
+    assert y.dtype == np.float32 and node.backward(np.ones(2, np.float32)).dtype == np.float64
+    t = gg.tensor(X)
+    assert t.astype(np.float64) is not t and t.astype(np.float64).creator.op == "astype"
+    assert t.astype(np.float64, copy=False) is t
+
+
+def test_cast_records_its_backward_with_create_graph():
+    t = gg.tensor(X)
+    (g,) = gg.grad(gg.sum(gg.astype(t, np.float32) ** 2), [t], create_graph=True)
+    assert g.dtype == np.float64 and g.creator.op == "astype"
+    np.testing.assert_allclose(g.data, 2 * X, rtol=1e-6)

@@ -168,6 +168,7 @@ FLOAT32_CALLS = [  # (function, variant, call on a float32 (2, 3) tensor x)
     (functions.permute_dims, None, lambda x: functions.permute_dims(x, (1, 0))),
     (functions.matrix_transpose, None, functions.matrix_transpose),
     (functions.to_device, None, lambda x: functions.to_device(x, "cpu")),
+    (functions.astype, None, lambda x: functions.astype(x, np.float32)),
     (functions.broadcast_to, None, lambda x: functions.broadcast_to(x, (4, 2, 3))),
     (functions.sum_to, None, lambda x: functions.sum_to(x, (1, 3))),
     (functions.getitem, None, lambda x: x[np.array([1, 1, 0]), 1:]),

@@ -357,3 +357,31 @@ def test_a_move_to_the_same_device_is_the_identity(tmp_path):
                                     [np.arange(3.0)])
     assert "Identity" in {n.op_type for n in model.graph.node}
     assert_close(run(session, np.ones(3))["output"], np.full(3, 2.0))
+
+
+def test_a_float32_model_exported_on_float64_inputs_casts_them(tmp_path):
+    """The model casts a float64 batch to its float32 (a Cast node): the export does
+    too, so ONNX computes in float32 what the model computes."""
+    np.random.seed(6)
+    conv = {"filter_num": 2, "filter_size": 3, "pad": 1, "stride": 1}
+    net = SimpleConvNet(input_dim=(1, 6, 6), conv_param=conv, hidden_size=4, output_size=3,
+                        dtype=np.float32)
+    rng = np.random.default_rng(6)
+    x, t = rng.normal(size=(2, 1, 6, 6)), np.array([0, 2])
+    model, session = export_checked(tmp_path, net.loss_graph, [x, t])
+    assert "Cast" in {node.op_type for node in model.graph.node}
+    out = run(session, x, t)["output"]
+    assert out.dtype == np.float32
+    assert out.item() == pytest.approx(net.loss(x, t), rel=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_astype_and_its_gradient(tmp_path, dtype):
+    x = np.random.default_rng(7).normal(size=(2, 3))
+    model, session = export_checked(tmp_path, lambda t: gg.astype(t, dtype) * 3, [x])
+    assert_close(run(session, x)["output"], (x.astype(dtype) * 3))
+    _, session = export_checked(tmp_path, lambda t: gg.sum(gg.astype(t, dtype) ** 2),
+                                [gg.tensor(x)], gradients=True)
+    values = run(session, x)
+    (name,) = [key for key in values if key.startswith("grad_")]
+    assert_close(values[name], (2 * x.astype(dtype)).astype(np.float64))

@@ -89,3 +89,15 @@ def test_wrong_number_of_inputs(tmp_path):
     model = round_trip(tmp_path, lambda x: x * 2, [np.ones(2)])
     with pytest.raises(TypeError, match=r"takes 1 inputs \(input_0\), got 2"):
         model(np.ones(2), np.ones(2))
+
+
+def test_a_cast_to_a_narrower_float_loads_as_a_cast_node(tmp_path):
+    x = np.random.default_rng(8).normal(size=(3,))
+    w = gg.tensor(x, name="w")
+    model = round_trip(tmp_path, lambda: gg.sum(gg.astype(w, np.float32) ** 2), [])
+    loss = model()
+    assert loss.dtype == np.float32
+    loss.backward()
+    grad = model.params["w"].grad
+    assert grad.dtype == np.float64
+    np.testing.assert_allclose(grad, 2 * x.astype(np.float32), rtol=1e-6)

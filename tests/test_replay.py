@@ -280,3 +280,20 @@ def test_replay_in_test_mode_follows_running_statistics_that_changed():
     assert step.tape is not tape
     net.layers["BatchNorm1"].running_var[...] *= 2  # a write into the array itself
     assert step(x, t).item() == pytest.approx(net.loss(x, t), rel=1e-12)
+
+
+def test_a_float32_model_compiled_computes_in_float32_as_uncompiled():
+    """The model casts float64 batches to its float32: arrays and tensors alike, so
+    a compiled step (which hands it tensors) computes what the model does."""
+    np.random.seed(5)
+    conv = {"filter_num": 2, "filter_size": 3, "pad": 1, "stride": 1}
+    net = SimpleConvNet(input_dim=(1, 6, 6), conv_param=conv, hidden_size=4,
+                        dtype=np.float32)
+    x, t = np.random.rand(3, 1, 6, 6), np.array([0, 5, 9])
+    step = gg.compile(lambda x, t: net.loss_graph(x, t))
+    for _ in range(2):
+        loss = step(x, t)
+        assert loss.dtype == np.float32
+        assert {out.dtype for out in step.tape.outputs
+                if out.dtype.kind == "f"} == {np.dtype(np.float32)}
+        assert loss.item() == net.loss(x, t)

@@ -4,6 +4,7 @@ Each works on its own in the DLFS layer style (``Mul().forward(100, 2) == 200``)
 and, called on tensors, records itself in the graph.
 """
 from .arithmetic import Add, Div, Mul, Neg, Pow, Sub
+from .cast import Cast
 from .conv import Col2im, Fold, Im2col, MaxPool, PoolGather, PoolScatter, Unfold
 from .device import ToDevice
 from .elementwise import Exp, Log, Maximum, OverflowingExp, Relu, Tanh
@@ -14,7 +15,7 @@ from .shape import GetItem, GetItemGrad, Reshape, Transpose
 
 __all__ = [
     "Col2im", "Fold", "Im2col", "MaxPool", "PoolGather", "PoolScatter", "Unfold",
-    "Add", "BroadcastTo", "Div", "Dot", "Exp", "GetItem", "GetItemGrad", "Log",
+    "Add", "BroadcastTo", "Cast", "Div", "Dot", "Exp", "GetItem", "GetItemGrad", "Log",
     "MatMul", "MatMulAdd", "Max", "Maximum", "Mean", "Mul", "Neg", "OneHot", "OverflowingExp",
     "Pow", "Relu", "Reshape", "Sub",
     "Sigmoid", "SoftmaxWithLoss", "Sum", "SumTo", "Tanh", "ToDevice", "Transpose",

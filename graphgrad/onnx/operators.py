@@ -113,16 +113,11 @@ def _is_zero(v):
 
 
 def cast(inputs, attrs, outputs):
-    """Cast: a float tensor to a wider float is ``x · 1`` in that dtype (so
+    """Cast: a tensor that requires grad to a float dtype is the ``Cast`` node (so
     gradients flow); anything else is computed on the values."""
     x, dtype = inputs[0], helper.tensor_dtype_to_np_dtype(attrs["to"])
     if isinstance(x, Tensor) and x.requires_grad and dtype.kind == "f":
-        if x.dtype == dtype:
-            return x
-        if np.result_type(x.dtype, dtype) != dtype:
-            raise NotImplementedError(f"Cast from {x.dtype} to {dtype} of a tensor that "
-                                      f"requires grad has no graphgrad form")
-        return F.mul(x, np.ones((), dtype=dtype))
+        return x.astype(dtype, copy=False)
     return _scalar(value(x).astype(dtype))
 
 

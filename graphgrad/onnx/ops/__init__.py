@@ -10,9 +10,9 @@ ONNX form, one module per node family (as in ``graphgrad.nodes``).
 
 A class is looked up exactly: a subclass (a user's node) has no mapping of its own.
 """
-from . import arithmetic, conv, device, elementwise, fused, linalg, reduction, shape
+from . import arithmetic, cast, conv, device, elementwise, fused, linalg, reduction, shape
 
-_FAMILIES = (arithmetic, conv, device, elementwise, fused, linalg, reduction, shape)
+_FAMILIES = (arithmetic, cast, conv, device, elementwise, fused, linalg, reduction, shape)
 EXPORTS = {cls: fn for family in _FAMILIES for cls, fn in family.EXPORTS.items()}
 SAVED = {key: fn for family in _FAMILIES for key, fn in getattr(family, "SAVED", {}).items()}
 BACKWARD_PROBLEMS = {cls: fn for family in _FAMILIES
