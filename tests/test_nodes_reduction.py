@@ -50,6 +50,19 @@ def test_gradcheck_broadcast_to_and_sum_to(x_shape, shape):
     assert gradcheck(lambda y: gg.sum_to(y, x_shape), [rng.normal(size=shape)])
 
 
+# (shape of x, a shape numpy's broadcast_to rejects for it): the last two, numpy's
+# assignment ``out[...] = x`` accepts by dropping x's leading 1s
+NOT_BROADCASTS = [((2, 3), (4, 3)), ((3,), (2,)), ((1, 3), (3,)), ((1, 1), ())]
+
+
+@pytest.mark.parametrize("x_shape, shape", NOT_BROADCASTS)
+def test_broadcast_to_a_shape_numpy_rejects_raises(x_shape, shape):
+    with pytest.raises(ValueError):
+        np.broadcast_to(np.ones(x_shape), shape)
+    with pytest.raises(ValueError, match=r"BroadcastTo \(broadcast\)"):
+        gg.broadcast_to(gg.tensor(np.ones(x_shape)), shape)
+
+
 # -- (b) properties over random shapes and values -------------------------------------------
 
 @pytest.mark.parametrize("name", REDUCTIONS)

@@ -137,6 +137,9 @@ class BroadcastTo(Node):
 
     def forward(self, x):
         self.x_shape = shape_of(x)
+        if len(self.x_shape) > len(self.shape):  # numpy's out[...] = x drops leading 1s
+            raise ValueError(f"cannot broadcast shape {self.x_shape} to {self.shape}, "
+                             f"which has fewer axes")
         return get_namespace(x).broadcast_to(x, self.shape)
 
     def backward(self, dout):
