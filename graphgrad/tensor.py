@@ -84,6 +84,14 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def __iter__(self):
+        """The rows ``t[0], t[1], …`` (each recorded, as indexing is); a 0-d tensor is
+        not iterable, as in numpy (without this, Python would iterate by indexing and
+        stop at once: ``list(t)`` would be empty)."""
+        if not self.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
     def __bool__(self):
         """The truth of a one-element tensor; of more (or none) it is ambiguous, as in
         numpy."""

@@ -164,6 +164,18 @@ def test_tensors_hash_by_identity_and_convert_one_element():
         bool(gg.tensor([1.0, 2.0]) > 0)
 
 
+def test_iterating_gives_the_rows_and_a_0d_tensor_is_not_iterable():
+    """As numpy: ``list(t)`` is the rows (each recorded, so gradients flow), and a 0-d
+    tensor raises TypeError rather than iterate as empty (``sum(t)`` would be 0)."""
+    t = gg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    first, second = t
+    (first * 2 + second).sum().backward()
+    np.testing.assert_array_equal(t.grad, [[2.0, 2.0], [1.0, 1.0]])
+    with pytest.raises(TypeError, match="0-d"):
+        iter(np.array(3.0))
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(gg.tensor(3.0))
+
 def test_argmax_method_as_the_book_calls_it():
     y = gg.tensor([[0.1, 0.8, 0.1], [0.6, 0.3, 0.1]])
     np.testing.assert_array_equal(y.argmax(axis=1), [1, 0])
