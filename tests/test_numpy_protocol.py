@@ -164,6 +164,14 @@ def test_tensors_hash_by_identity_and_convert_one_element():
         bool(gg.tensor([1.0, 2.0]) > 0)
 
 
+def test_broadcast_to_a_number_is_to_one_axis():
+    """np.broadcast_to(t, 3) reads the number 3 as the shape (3,), as numpy does."""
+    t = gg.tensor([2.0])
+    out = np.broadcast_to(t, 3)
+    np.testing.assert_array_equal(out.data, np.broadcast_to(np.array([2.0]), 3))
+    out.sum().backward()
+    np.testing.assert_array_equal(t.grad, [3.0])
+
 def test_iterating_gives_the_rows_and_a_0d_tensor_is_not_iterable():
     """As numpy: ``list(t)`` is the rows (each recorded, so gradients flow), and a 0-d
     tensor raises TypeError rather than iterate as empty (``sum(t)`` would be 0)."""
