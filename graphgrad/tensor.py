@@ -239,7 +239,13 @@ class Tensor:
         return reshape(self, shape[0] if len(shape) == 1 else shape)
 
     def transpose(self, *axes):
-        return transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
+        """As numpy's method: ``t.transpose()`` reverses the axes; ``t.transpose(1, 0)``
+        and ``t.transpose((1, 0))`` permute them (one axis for each of t's)."""
+        if not axes:
+            return transpose(self)
+        if len(axes) == 1 and (axes[0] is None or np.iterable(axes[0])):
+            axes = axes[0]
+        return transpose(self, axes)
 
     def sum(self, axis=None, keepdims=False):
         return sum(self, axis, keepdims)
