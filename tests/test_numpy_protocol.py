@@ -133,6 +133,17 @@ def test_shape_queries_read_the_shape_only():
     assert (np.shape(t), np.ndim(t), np.size(t), np.size(t, 1)) == ((2, 3), 2, 6, 3)
 
 
+@pytest.mark.parametrize("axis", [-1, (0, 2), ()])
+def test_size_along_axes_as_numpy(axis):
+    """np.size(t, axis) for any axis numpy takes (a tuple of axes since numpy 2.4)."""
+    x = np.zeros((2, 3, 4))
+    try:
+        expected = np.size(x, axis)
+    except TypeError:  # an older numpy: a tuple of axes is not an axis
+        pytest.skip(f"numpy {np.__version__} takes no tuple of axes")
+    assert np.size(gg.tensor(x), axis) == expected
+
+
 def test_asarray_is_the_value_and_records_nothing():
     t = gg.tensor([1.0, 2.0]) * 2
     with gg.Tape() as tape:
