@@ -127,8 +127,9 @@ def swapaxes(x, axis1, axis2):
 
 
 def broadcast_to(x, shape):
-    """x broadcast to ``shape``"""
-    if isinstance(x, Tensor) and x.shape == tuple(shape):
+    """x broadcast to ``shape`` (a number n is the shape (n,), as in numpy)"""
+    shape = tuple(shape) if np.iterable(shape) else (shape,)
+    if isinstance(x, Tensor) and x.shape == shape:
         return x
     return nodes.BroadcastTo(shape)(x)
 

@@ -49,10 +49,16 @@ FUNCTIONS = {  # numpy function -> the graphgrad function recording it
     np.broadcast_to: F.broadcast_to,
 }
 
+def _size(a, axis=None):
+    """np.size of tensor ``a``, asked of a stand-in of its shape that holds no memory
+    (a broadcast scalar), so ``axis`` means what numpy takes it to mean."""
+    return np.size(np.broadcast_to(False, a.shape), axis)
+
+
 METADATA = {  # numpy function -> its answer from the tensor's shape alone
     np.shape: lambda a: a.shape,
     np.ndim: lambda a: a.ndim,
-    np.size: lambda a, axis=None: a.size if axis is None else a.shape[axis],
+    np.size: _size,
 }
 
 _RENAMED = {"a": "x", "b": "y", "array": "x", "newshape": "shape"}  # numpy's -> graphgrad's

@@ -84,6 +84,14 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def __iter__(self):
+        """The rows ``t[0], t[1], …`` (each recorded, as indexing is); a 0-d tensor is
+        not iterable, as in numpy (without this, Python would iterate by indexing and
+        stop at once: ``list(t)`` would be empty)."""
+        if not self.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
     def __bool__(self):
         """The truth of a one-element tensor; of more (or none) it is ambiguous, as in
         numpy."""
@@ -236,7 +244,13 @@ class Tensor:
         return self if not copy and self.dtype == dtype else astype(self, dtype)
 
     def transpose(self, *axes):
-        return transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
+        """As numpy's method: ``t.transpose()`` reverses the axes; ``t.transpose(1, 0)``
+        and ``t.transpose((1, 0))`` permute them (one axis for each of t's)."""
+        if not axes:
+            return transpose(self)
+        if len(axes) == 1 and (axes[0] is None or np.iterable(axes[0])):
+            axes = axes[0]
+        return transpose(self, axes)
 
     def sum(self, axis=None, keepdims=False):
         return sum(self, axis, keepdims)

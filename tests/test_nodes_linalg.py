@@ -71,6 +71,15 @@ def test_matmul_add_promotes_a_bias_of_another_dtype_as_numpy_does():
     assert MatMulAdd().forward(x, y, 1.0).dtype == np.float32
 
 
+@pytest.mark.parametrize("b_dtype", [np.float64, np.float32])
+def test_matmul_add_refuses_a_bias_broadcasting_beyond_the_product(b_dtype):
+    """B is added onto the product, never the product broadcast onto B: whatever B's
+    dtype (a float32 B was added the plain way, and X got a gradient of shape
+    (2, 2, 3) for its (2, 3))."""
+    x, y, b = normal((2, 3), 1), normal((3, 4), 2), normal((2, 2, 4), 3).astype(b_dtype)
+    with pytest.raises(ValueError, match=r"MatMulAdd \(@\+\) .*\(2, 2, 4\).*\(2, 4\)"):
+        matmul_add(gg.tensor(x), gg.tensor(y), gg.tensor(b))
+
 def test_constant_operand_gets_no_gradient():
     x = gg.tensor(normal((4, 3), 1), requires_grad=False)
     w = gg.tensor(normal((3, 2), 2))

@@ -6,6 +6,7 @@ a side of 0 have their own section: the mean over an empty side is NaN and the m
 one an error, as in numpy, and backward gives an empty gradient without dividing by 0.
 """
 import math
+import re
 import warnings
 
 import numpy as np
@@ -48,6 +49,27 @@ def test_gradcheck_broadcast_to_and_sum_to(x_shape, shape):
     rng = np.random.default_rng(0)
     assert gradcheck(lambda x: gg.broadcast_to(x, shape), [rng.normal(size=x_shape)])
     assert gradcheck(lambda y: gg.sum_to(y, x_shape), [rng.normal(size=shape)])
+
+
+# (shape of x, a shape numpy's broadcast_to rejects for it): the last two, numpy's
+# assignment ``out[...] = x`` accepts by dropping x's leading 1s
+NOT_BROADCASTS = [((2, 3), (4, 3)), ((3,), (2,)), ((1, 3), (3,)), ((1, 1), ())]
+
+
+@pytest.mark.parametrize("x_shape, shape", NOT_BROADCASTS)
+def test_broadcast_to_a_shape_numpy_rejects_raises(x_shape, shape):
+    with pytest.raises(ValueError):
+        np.broadcast_to(np.ones(x_shape), shape)
+    with pytest.raises(ValueError, match=r"BroadcastTo \(broadcast\)"):
+        gg.broadcast_to(gg.tensor(np.ones(x_shape)), shape)
+
+
+@pytest.mark.parametrize("shape, y_shape", NOT_BROADCASTS + [((2, 3), (3,)), ((4,), (2, 3))])
+def test_sum_to_a_shape_that_does_not_broadcast_back_raises(shape, y_shape):
+    """sum_to(y, shape) undoes a broadcast of ``shape`` to y's shape; for any other
+    shape it raises rather than return an array of neither shape."""
+    with pytest.raises(ValueError, match=rf"SumTo \(sum_to\) .*{re.escape(str(shape))}"):
+        gg.sum_to(gg.tensor(np.ones(y_shape)), shape)
 
 
 # -- (b) properties over random shapes and values -------------------------------------------

@@ -76,6 +76,21 @@ def test_tensor_methods_and_swapaxes():
     assert gradcheck(lambda x: gg.swapaxes(x, 0, -1), [X])
 
 
+
+@pytest.mark.parametrize("axes", [(), (None,), ((1, 0, 2),), (1, 0, 2), ([2, 0, 1],)])
+def test_transpose_method_takes_numpys_arguments(axes):
+    np.testing.assert_array_equal(gg.tensor(X).transpose(*axes).data, X.transpose(*axes))
+
+
+@pytest.mark.parametrize("axes", [(0,), ([],), ((),), ((1, 0),)])
+def test_transpose_method_with_too_few_axes_raises_as_numpy(axes):
+    """``t.transpose(0)`` of a 3-D t names one axis of three: numpy raises, and so does
+    graphgrad (it reversed the axes, as for ``t.transpose()``)."""
+    with pytest.raises(ValueError):
+        X.transpose(*axes)
+    with pytest.raises(ValueError, match=r"Transpose \(T\) on float64 \(2, 3, 4\)"):
+        gg.tensor(X).transpose(*axes)
+
 # -- (b) properties over random shapes and values -------------------------------------------
 
 @given(shapes().flatmap(lambda s: st.tuples(arrays(s), reshaped(s))))

@@ -133,6 +133,17 @@ def test_shape_queries_read_the_shape_only():
     assert (np.shape(t), np.ndim(t), np.size(t), np.size(t, 1)) == ((2, 3), 2, 6, 3)
 
 
+@pytest.mark.parametrize("axis", [-1, (0, 2), ()])
+def test_size_along_axes_as_numpy(axis):
+    """np.size(t, axis) for any axis numpy takes (a tuple of axes since numpy 2.4)."""
+    x = np.zeros((2, 3, 4))
+    try:
+        expected = np.size(x, axis)
+    except TypeError:  # an older numpy: a tuple of axes is not an axis
+        pytest.skip(f"numpy {np.__version__} takes no tuple of axes")
+    assert np.size(gg.tensor(x), axis) == expected
+
+
 def test_asarray_is_the_value_and_records_nothing():
     t = gg.tensor([1.0, 2.0]) * 2
     with gg.Tape() as tape:
@@ -163,6 +174,26 @@ def test_tensors_hash_by_identity_and_convert_one_element():
     with pytest.raises(ValueError, match="ambiguous"):
         bool(gg.tensor([1.0, 2.0]) > 0)
 
+
+def test_broadcast_to_a_number_is_to_one_axis():
+    """np.broadcast_to(t, 3) reads the number 3 as the shape (3,), as numpy does."""
+    t = gg.tensor([2.0])
+    out = np.broadcast_to(t, 3)
+    np.testing.assert_array_equal(out.data, np.broadcast_to(np.array([2.0]), 3))
+    out.sum().backward()
+    np.testing.assert_array_equal(t.grad, [3.0])
+
+def test_iterating_gives_the_rows_and_a_0d_tensor_is_not_iterable():
+    """As numpy: ``list(t)`` is the rows (each recorded, so gradients flow), and a 0-d
+    tensor raises TypeError rather than iterate as empty (``sum(t)`` would be 0)."""
+    t = gg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    first, second = t
+    (first * 2 + second).sum().backward()
+    np.testing.assert_array_equal(t.grad, [[2.0, 2.0], [1.0, 1.0]])
+    with pytest.raises(TypeError, match="0-d"):
+        iter(np.array(3.0))
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(gg.tensor(3.0))
 
 def test_argmax_method_as_the_book_calls_it():
     y = gg.tensor([[0.1, 0.8, 0.1], [0.6, 0.3, 0.1]])

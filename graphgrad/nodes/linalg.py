@@ -1,6 +1,7 @@
 """Matrix products: ``matmul`` (the ``@`` operator) and ``dot`` (np.dot)."""
 from ..backend import get_namespace, shape_of
 from ..node import Node, needs_grad
+from .reduction import broadcasts
 
 
 class MatMul(Node):
@@ -76,6 +77,9 @@ class MatMulAdd(MatMul):
     def forward(self, x, y, b):
         product = super().forward(x, y)
         self.b_shape = shape_of(b)
+        if not broadcasts(self.b_shape, product.shape):
+            raise ValueError(f"bias of shape {self.b_shape} does not broadcast to the "
+                             f"product's shape {product.shape}")
         if getattr(b, "dtype", None) != product.dtype:
             return product + b
         product += b

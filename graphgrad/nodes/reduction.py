@@ -109,6 +109,13 @@ def max_margin(x, axis):
     return x - xp.where(is_top & ~ties, runner_up, top)
 
 
+def broadcasts(shape, target):
+    """Whether ``shape`` broadcasts to ``target`` (numpy's rule): it has no more axes,
+    and each of its sides, aligned from the last, is 1 or the side of ``target``."""
+    lead = len(target) - len(shape)
+    return lead >= 0 and all(n in (1, m) for n, m in zip(shape, target[lead:]))
+
+
 class SumTo(Node):
     """y = x summed down to ``shape`` (undoing a broadcast);  ∂L/∂x = ∂L/∂y broadcast."""
 
@@ -120,6 +127,9 @@ class SumTo(Node):
 
     def forward(self, x):
         self.x_shape = shape_of(x)
+        if not broadcasts(self.shape, self.x_shape):
+            raise ValueError(f"cannot sum shape {self.x_shape} to {self.shape}, which "
+                             f"does not broadcast to it")
         return get_namespace(x).sum_to(x, self.shape)
 
     def backward(self, dout):
@@ -137,6 +147,9 @@ class BroadcastTo(Node):
 
     def forward(self, x):
         self.x_shape = shape_of(x)
+        if len(self.x_shape) > len(self.shape):  # numpy's out[...] = x drops leading 1s
+            raise ValueError(f"cannot broadcast shape {self.x_shape} to {self.shape}, "
+                             f"which has fewer axes")
         return get_namespace(x).broadcast_to(x, self.shape)
 
     def backward(self, dout):
