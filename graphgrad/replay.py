@@ -26,7 +26,10 @@ training). Values read from outside the graph that may change between calls
 (BatchNormalization's running statistics, in test mode) are checked before each
 replay: when they changed, the step is recorded anew. Python control flow inside
 ``fn`` and values made inside it from nothing that changes (a random number) are
-frozen at recording.
+frozen at recording, and so are the parameters themselves: the replay reads the
+tensors the recording used, so update their values (``W.data -= ...``, or
+``W.data = new``), not the names that hold them (``net.W = gg.tensor(...)`` is not
+seen: compile the step again).
 """
 import weakref
 
