@@ -27,7 +27,7 @@ from graphgrad.backend import ArrayAPINamespace, numpy_backend as npb
 from graphgrad.models import MultiLayerNet, SimpleConvNet, TwoLayerNet
 from graphgrad.nn import Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu
 from graphgrad.nodes import ToDevice
-from graphgrad.optim import SGD, AdaGrad, Adam, Momentum, RMSprop
+from graphgrad.optim import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 from graphgrad.testing import gradcheck, gradgradcheck
 from graphgrad.testing.strategies import arrays, expressions, shapes
 
@@ -443,7 +443,7 @@ MODELS = {
     "MultiLayerNet": (lambda: MultiLayerNet(
         6, [5, 4], 3, use_batchnorm=True, use_dropout=True, weight_decay_lambda=0.1), (4, 6)),
 }
-OPTIMIZERS = [SGD, Momentum, AdaGrad, RMSprop, Adam]
+OPTIMIZERS = [SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam]
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: o.__name__)

@@ -10,6 +10,7 @@ import graphgrad as gg
 from graphgrad import book
 from graphgrad.models import MultiLayerNet, TwoLayerNet
 from graphgrad.nn import Affine, BatchNormalization, Dropout, Relu, Sigmoid, SoftmaxWithLoss
+from graphgrad.optim import Nesterov
 
 
 # -- the book's own code, as printed (ch3 common/functions.py, ch4 simpleNet) --------
@@ -355,5 +356,8 @@ def test_trainer_is_quiet_when_asked_and_names_unknown_optimizers(capsys):
     book.Trainer(net, x, t, x, t, epochs=1, mini_batch_size=5, optimizer="sgd",
                  verbose=False).train()
     assert capsys.readouterr().out == ""
-    with pytest.raises(ValueError, match="'Nesterov'.*SGD, Momentum, AdaGrad, RMSprop, Adam"):
-        book.Trainer(net, x, t, x, t, optimizer="Nesterov")
+    with pytest.raises(ValueError,
+                       match="'AdaDelta'.*SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam"):
+        book.Trainer(net, x, t, x, t, optimizer="AdaDelta")
+    assert isinstance(book.Trainer(net, x, t, x, t, optimizer="nesterov").optimizer,
+                      Nesterov)
