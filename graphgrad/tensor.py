@@ -242,6 +242,11 @@ class Tensor:
     def max(self, axis=None, keepdims=False):
         return max(self, axis, keepdims)
 
+    def copy(self):
+        """A copy with its own array, as ``ndarray.copy()`` (a ``Copy`` node: the
+        gradient passes through unchanged)."""
+        return copy(self)
+
     def argmax(self, axis=None):
         """The index of the largest value (along ``axis``): an integer array, as
         ``np.argmax`` gives; nothing recorded."""
@@ -327,6 +332,8 @@ def _named(name):
 # The operator functions live in graphgrad.functions, which needs Tensor first,
 # as does graphgrad.backend (used here at call time only).
 from . import backend  # noqa: E402
-from .functions import getitem, max, mean, reshape, sum, to_device, transpose  # noqa: E402
+from .functions import (  # noqa: E402
+    copy, getitem, max, mean, reshape, sum, to_device, transpose,
+)
 from . import nodes  # noqa: E402
 from . import numpy_protocol  # noqa: E402
