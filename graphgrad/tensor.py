@@ -207,6 +207,12 @@ class Tensor:
     def __getitem__(self, index):
         return getitem(self, index)
 
+    def __setitem__(self, index, value):
+        """``x[index] = value``: a recorded ``SetItem`` where a gradient flows
+        through it, else a write into the array (see ``graphgrad.inplace``)."""
+        from .inplace import setitem
+        setitem(self, index, value)
+
     # -- comparisons: boolean arrays of the values, nothing recorded -------------
     def __eq__(self, other):
         return _compare(operator.eq, self, other)

@@ -158,7 +158,14 @@ CASES = {  # name: (function of tensors, its float64 inputs)
     "setitem boolean mask": (lambda a, c: setitem(a, np.array([True, False]), c), [A23, C3]),
     "setitem integer arrays": (
         lambda a, d: setitem(a, (np.array([[1], [0]]), np.array([2, 0])), d), [A23, D21]),
+    "setitem in place": (lambda a, c: _written(a * 1.0, (slice(None), 1), c[0]), [A23, C3]),
 }
+
+
+def _written(t, index, value):
+    """``t`` after ``t[index] = value``."""
+    t[index] = value
+    return t
 
 
 def run(function, arrays, device):

@@ -1,6 +1,7 @@
 """Following "Deep Learning from Scratch" unchanged: the book's chapter 3–5 code,
-written with ``np.`` calls, on tensors; ``graphgrad.book``'s names and numbers; the
-layers' book attributes; ch6's Trainer."""
+written with ``np.`` calls, on tensors (its ReLU layer too, which writes into a
+copy); ``graphgrad.book``'s names and numbers; the layers' book attributes; ch6's
+Trainer."""
 from collections import OrderedDict
 
 import numpy as np
@@ -11,6 +12,7 @@ from graphgrad import book
 from graphgrad.models import MultiLayerNet, TwoLayerNet
 from graphgrad.nn import Affine, BatchNormalization, Dropout, Relu, Sigmoid, SoftmaxWithLoss
 from graphgrad.optim import Nesterov
+from graphgrad.testing import gradcheck
 
 
 # -- the book's own code, as printed (ch3 common/functions.py, ch4 simpleNet) --------
@@ -48,6 +50,24 @@ def cross_entropy_error(y, t):
         t = t.argmax(axis=1)
     batch_size = y.shape[0]
     return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
+
+
+class BookRelu:  # ch5 common/layers.py, as printed
+    def __init__(self):
+        self.mask = None
+
+    def forward(self, x):
+        self.mask = (x <= 0)
+        out = x.copy()
+        out[self.mask] = 0
+
+        return out
+
+    def backward(self, dout):
+        dout[self.mask] = 0
+        dx = dout
+
+        return dx
 
 
 def init_network():
@@ -146,6 +166,34 @@ def test_batch_cross_entropy_with_labels_and_one_hot():
     assert loss_labels.item() == pytest.approx(cross_entropy_error(y, labels))
     assert loss_one_hot.item() == pytest.approx(book.cross_entropy_error(y, one_hot))
     np.testing.assert_allclose(gg.grad(loss_labels, a)[0].data, gg.grad(loss_one_hot, b)[0].data)
+
+
+def test_the_books_relu_layer_on_tensors():
+    """ch5's Relu copies x and zeroes the copy where x ≤ 0: on a tensor the write is
+    recorded, so backprop through it gives ∂L/∂x = ∂L/∂out · [x > 0]."""
+    values = np.array([[-1.0, 0.0, 2.0], [0.5, -3.0, 4.0]])
+    x = gg.tensor(values, name="x")
+    layer = BookRelu()
+    out = layer.forward(x)
+    assert isinstance(out, gg.Tensor) and out.creator.op == "[]="
+    np.testing.assert_array_equal(out.data, np.maximum(values, 0))
+    np.testing.assert_array_equal(x.data, values)  # x itself is left as it was
+    np.testing.assert_array_equal(layer.mask, values <= 0)
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad, values > 0)
+    # the book's backward, on arrays; and numpy in, numpy out, as the book runs it
+    dout = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(layer.backward(dout.copy()), np.where(values > 0, dout, 0))
+    np.testing.assert_array_equal(BookRelu().forward(values), np.maximum(values, 0))
+
+
+def test_the_books_relu_layer_gradient_matches_central_differences():
+    values = np.array([[-1.5, 0.25, 2.0], [0.5, -3.0, 4.0]])
+    seed = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    assert gradcheck(lambda x: BookRelu().forward(x) * seed, [values])
+    x, y = gg.tensor(values), gg.tensor(values)
+    np.testing.assert_array_equal(gg.grad(BookRelu().forward(x), x, seed)[0].data,
+                                  gg.grad(gg.relu(y), y, seed)[0].data)
 
 
 # -- graphgrad.book: the book's numbers ----------------------------------------------
