@@ -10,7 +10,10 @@ import pytest
 import graphgrad as gg
 from graphgrad import book
 from graphgrad.models import MultiLayerNet, TwoLayerNet
-from graphgrad.nn import Affine, BatchNormalization, Dropout, Relu, Sigmoid, SoftmaxWithLoss
+from graphgrad.nn import (
+    Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu, Sigmoid, SoftmaxWithLoss,
+    im2col,
+)
 from graphgrad.optim import Nesterov
 from graphgrad.testing import gradcheck
 
@@ -346,6 +349,28 @@ def test_relu_sigmoid_dropout_keep_the_books_attributes():
     np.testing.assert_allclose(sigmoid_layer.forward(x), sigmoid_layer.out)
     out = dropout.forward(x)
     np.testing.assert_array_equal(out, x * dropout.mask)
+
+
+def test_convolution_and_pooling_keep_col_col_W_and_arg_max():
+    """ch7's layers keep im2col of the latest input (``col``), the filters as columns
+    (``col_W``) and the pooling windows' first maxima (``arg_max``): from them the
+    book's own forward gives the layers' outputs."""
+    rng = np.random.default_rng(0)
+    x, W, b = rng.normal(size=(2, 3, 5, 6)), rng.normal(size=(4, 3, 3, 2)), rng.normal(size=4)
+    conv, pool = Convolution(W, b, stride=2, pad=1), Pooling(2, 2, stride=2)
+    assert conv.col is None and conv.col_W is None and pool.arg_max is None
+    out = conv.forward(x)
+    n, fn, oh, ow = out.shape
+    np.testing.assert_array_equal(conv.col, im2col(x, 3, 2, 2, 1))
+    np.testing.assert_array_equal(conv.col_W, W.reshape(4, -1).T)
+    books = (conv.col @ conv.col_W + b).reshape(n, oh, ow, -1).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(out, books, rtol=1e-12)
+
+    pooled = pool.forward(out)
+    windows = im2col(out, 2, 2, 2, 0).reshape(-1, 4)
+    np.testing.assert_array_equal(pool.arg_max, np.argmax(windows, axis=1))
+    books = windows.max(axis=1).reshape(n, pooled.shape[2], pooled.shape[3], fn)
+    np.testing.assert_array_equal(pooled, books.transpose(0, 3, 1, 2))
 
 
 def test_batchnorm_keeps_dgamma_and_dbeta_after_gradient():
