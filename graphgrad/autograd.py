@@ -169,8 +169,16 @@ def _in_dtype_of(x, g):
 
 
 def _check_not_rewritten(node):
-    """Refuse a node whose saved input or output was written after it was recorded
-    (``x.data -= ...``): its backward would silently use the new values."""
+    """Refuse a node that a write after its recording makes wrong: a saved input or
+    output written (``x.data -= ...``): its backward would silently use the new
+    values; an input that ``x[index] = v`` made the output of a newer node since
+    (``graphgrad.inplace``): its gradient would go to the new value."""
+    for x in node.inputs:
+        if x.written_at > node.id and x.creator is not None and x.creator.id > node.id:
+            name = x.name or "x"
+            _raise_rewritten(node, x, "that it took as an input", (
+                f"its gradient would reach the new value ({name}[index] = v made it "
+                f"the output of a later node)"))
     saved = [node.inputs[i] for i in node.saved_inputs.values()]
     if node.saved_output is not None:
         saved.append(node._output())
@@ -192,12 +200,12 @@ def _same_values(a, b):
     return a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
 
 
-def _raise_rewritten(node, x):
+def _raise_rewritten(node, x, role="that it saved", consequence="its gradient would be wrong"):
     name = f"tensor {x.name!r}" if x.name is not None else "a tensor"
     raise RuntimeError(
         f"backward through {node.name} ({node.op}): {name} of shape {x.shape} "
-        f"({x.dtype}) that it saved was modified in place after the forward pass, so "
-        f"its gradient would be wrong; run the forward pass again after modifying it")
+        f"({x.dtype}) {role} was modified in place after the forward pass, so "
+        f"{consequence}; run the forward pass again after modifying it")
 
 
 def _raise_freed(node):

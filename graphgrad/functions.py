@@ -143,14 +143,30 @@ def sum_to(x, shape):
 
 def getitem(x, index):
     """x[index]; tensors inside ``index`` are used by value"""
+    return nodes.GetItem(_index_values(index))(x)
+
+
+def setitem(x, index, value):
+    """a copy of x with ``value`` written at ``index`` (x is left as it is);
+    tensors inside ``index`` are used by value"""
+    return nodes.SetItem(_index_values(index))(x, value)
+
+
+def _index_values(index):
+    """``index`` with each tensor in it replaced by its value"""
     parts = index if isinstance(index, tuple) else (index,)
     tensors = [i for i in parts if isinstance(i, Tensor)]
-    if tensors:
-        refuse_in_compile("x[index] takes the values of an index tensor computed "
-                          "from the step's inputs as constants", tensors)
-        values = tuple(i.data if isinstance(i, Tensor) else i for i in parts)
-        index = values if isinstance(index, tuple) else values[0]
-    return nodes.GetItem(index)(x)
+    if not tensors:
+        return index
+    refuse_in_compile("x[index] takes the values of an index tensor computed "
+                      "from the step's inputs as constants", tensors)
+    values = tuple(i.data if isinstance(i, Tensor) else i for i in parts)
+    return values if isinstance(index, tuple) else values[0]
+
+
+def copy(x):
+    """a copy of x (a new array); the gradient passes through unchanged"""
+    return nodes.Copy()(x)
 
 
 def getitem_grad(x, index, shape):

@@ -67,9 +67,8 @@ class Node:
                 if len(data) > 2 or type(data[0]) is not type(data[-1]):
                     check_same_device(self, inputs)
                 y = self.forward(*data)
-        except _NAMED_ERRORS as error:
-            kind = next(k for k in _NAMED_ERRORS if isinstance(error, k))
-            raise kind(f"{self.describe(inputs)}: {error}") from error
+        except NAMED_ERRORS as error:
+            raise named(error, self.describe(inputs)) from error
         except RuntimeWarning as warning:  # numpy's, made an error by a warnings filter
             raise_naming(warning, self.describe(inputs))
         current = mode()  # this thread's (or task's) switches
@@ -153,7 +152,14 @@ class Node:
 
 
 # raised again naming the node (FloatingPointError: numpy's, under np.errstate "raise")
-_NAMED_ERRORS = (ValueError, TypeError, IndexError, FloatingPointError)
+NAMED_ERRORS = (ValueError, TypeError, IndexError, FloatingPointError)
+
+
+def named(error, description):
+    """A new error of ``error``'s kind (one of ``NAMED_ERRORS``) whose message is
+    ``description: `` and then ``error``'s."""
+    kind = next(k for k in NAMED_ERRORS if isinstance(error, k))
+    return kind(f"{description}: {error}")
 
 
 def _traced(tapes, inputs):

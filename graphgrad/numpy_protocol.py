@@ -15,8 +15,9 @@ NEP 13, and ``__array_function__``, NEP 18), as MyGrad implements them.
   ``dtype=``, ``initial=``, ``casting=``, …) raise TypeError naming the function.
   ``out=`` a numpy array computes on the values into that array and returns it, as
   numpy does (nothing recorded: an array holds no graph). ``out=`` a tensor, and
-  ``ufunc.at`` on a tensor, raise TypeError: a tensor's value is never written in
-  place, as nodes that saved it for backward would compute wrong gradients.
+  ``ufunc.at`` on a tensor, raise TypeError: numpy would write into the tensor's
+  array behind the graph's back (nodes that saved it would compute wrong
+  gradients); ``t[index] = v`` is the write graphgrad records (``graphgrad.inplace``).
 """
 import inspect
 
@@ -46,7 +47,7 @@ UFUNCS = {  # numpy ufunc -> the graphgrad function recording it
 FUNCTIONS = {  # numpy function -> the graphgrad function recording it
     np.dot: F.dot, np.sum: F.sum, np.mean: F.mean, np.max: F.max, np.amax: F.max,
     np.reshape: F.reshape, np.transpose: F.transpose, np.swapaxes: F.swapaxes,
-    np.broadcast_to: F.broadcast_to,
+    np.broadcast_to: F.broadcast_to, np.copy: F.copy,
 }
 
 def _size(a, axis=None):
@@ -76,8 +77,9 @@ def array_ufunc(ufunc, method, inputs, kwargs):
             return graph_fn(*inputs)
         _refuse_unrecordable(f"np.{ufunc.__name__}", set(kwargs) - {"out"})
     if method == "at":
-        raise TypeError(f"np.{ufunc.__name__}.at writes into its first operand in place; "
-                        f"a tensor's value is never changed in place (set t.data = ...)")
+        raise TypeError(f"np.{ufunc.__name__}.at writes into its first operand in place, "
+                        f"which a tensor's graph cannot record; write t[index] = v, or "
+                        f"set t.data = ...")
     _refuse_tensor_out(f"np.{ufunc.__name__}", kwargs.get("out", ()))
     return getattr(ufunc, method)(*values(inputs), **values(kwargs))
 
@@ -155,6 +157,6 @@ def _refuse_tensor_out(name, out):
     outs = out if type(out) is tuple else (out,)
     if any(isinstance(o, Tensor) for o in outs):
         raise TypeError(
-            f"{name}(..., out=tensor): a tensor's value is never written in place "
+            f"{name}(..., out=tensor): a tensor's value is not written in place by numpy "
             f"(nodes that saved it would compute wrong gradients); write "
             f"y = {name}(...) for a new tensor, or give out= a numpy array")

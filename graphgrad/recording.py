@@ -14,8 +14,10 @@ in one thread leaves another recording, and a new thread starts with grad enable
 no tape, no scope and no anomaly checks. Tensors, their ``.grad`` and the node clock
 are shared by all threads.
 """
+import bisect
 import contextvars
 import itertools
+import operator
 import threading
 from contextlib import contextmanager
 
@@ -173,6 +175,9 @@ class scope:
         return False
 
 
+_by_id = operator.attrgetter("id")
+
+
 class Tape:
     """Context that records every node run inside it, in execution order.
 
@@ -207,6 +212,18 @@ class Tape:
         self.outputs.append(output)
         if self.traced is not None and not output.requires_grad:
             self.traced.add(id(output))  # alive as long as the tape: ids stay unique
+
+    def replace_output(self, node, output):
+        """Keep ``output`` as ``node``'s output from now on, if ``node`` is on this
+        tape (``x[index] = v`` moves x's previous version into a new tensor: see
+        ``graphgrad.inplace``). Nodes are on the tape in id order: a binary search."""
+        i = bisect.bisect_left(self.nodes, node.id, key=_by_id)
+        if i == len(self.nodes) or self.nodes[i] is not node:
+            return
+        if self.traced is not None and id(self.outputs[i]) in self.traced:
+            self.traced.discard(id(self.outputs[i]))
+            self.traced.add(id(output))
+        self.outputs[i] = output
 
     def traces(self, inputs):
         """Whether a node on ``inputs`` must be recorded for this tape although no

@@ -215,6 +215,12 @@ class Tensor:
     def __getitem__(self, index):
         return getitem(self, index)
 
+    def __setitem__(self, index, value):
+        """``x[index] = value``: a recorded ``SetItem`` where a gradient flows
+        through it, else a write into the array (see ``graphgrad.inplace``)."""
+        from .inplace import setitem
+        setitem(self, index, value)
+
     # -- comparisons: boolean arrays of the values, nothing recorded -------------
     def __eq__(self, other):
         return _compare(operator.eq, self, other)
@@ -260,6 +266,11 @@ class Tensor:
 
     def max(self, axis=None, keepdims=False):
         return max(self, axis, keepdims)
+
+    def copy(self):
+        """A copy with its own array, as ``ndarray.copy()`` (a ``Copy`` node: the
+        gradient passes through unchanged)."""
+        return copy(self)
 
     def argmax(self, axis=None):
         """The index of the largest value (along ``axis``): an integer array, as
@@ -346,6 +357,8 @@ def _named(name):
 # The operator functions live in graphgrad.functions, which needs Tensor first,
 # as does graphgrad.backend (used here at call time only).
 from . import backend  # noqa: E402
-from .functions import astype, getitem, max, mean, reshape, sum, to_device, transpose  # noqa: E402
+from .functions import (  # noqa: E402
+    astype, copy, getitem, max, mean, reshape, sum, to_device, transpose,
+)
 from . import nodes  # noqa: E402
 from . import numpy_protocol  # noqa: E402

@@ -24,10 +24,11 @@ from hypothesis import given, strategies as st
 import graphgrad as gg
 from graphgrad import backend
 from graphgrad.backend import ArrayAPINamespace, numpy_backend as npb
+from graphgrad.functions import setitem
 from graphgrad.models import MultiLayerNet, SimpleConvNet, TwoLayerNet
 from graphgrad.nn import Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu
 from graphgrad.nodes import ToDevice
-from graphgrad.optim import SGD, AdaGrad, Adam, Momentum, RMSprop
+from graphgrad.optim import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 from graphgrad.testing import gradcheck, gradgradcheck
 from graphgrad.testing.strategies import arrays, expressions, shapes
 
@@ -151,7 +152,20 @@ CASES = {  # name: (function of tensors, its float64 inputs)
     "getitem empty integer array": (lambda a: a[np.array([], dtype=np.int64)], [A23]),
     "cross_entropy_error": (
         lambda a: gg.cross_entropy_error(gg.softmax(a), LABELS), [A23]),
+    "copy": (lambda a: a.copy() * a, [A23]),
+    "setitem basic": (lambda a, c: setitem(a, (1, slice(None)), c * c), [A23, C3]),
+    "setitem number": (lambda a: setitem(a * a, (Ellipsis, 0), 0.5), [A23]),
+    "setitem boolean mask": (lambda a, c: setitem(a, np.array([True, False]), c), [A23, C3]),
+    "setitem integer arrays": (
+        lambda a, d: setitem(a, (np.array([[1], [0]]), np.array([2, 0])), d), [A23, D21]),
+    "setitem in place": (lambda a, c: _written(a * 1.0, (slice(None), 1), c[0]), [A23, C3]),
 }
+
+
+def _written(t, index, value):
+    """``t`` after ``t[index] = value``."""
+    t[index] = value
+    return t
 
 
 def run(function, arrays, device):
@@ -205,14 +219,15 @@ def test_indexing_on_the_device_matches_numpy(device, data):
 @pytest.mark.parametrize("name", ["mul", "div", "pow", "exp", "tanh", "matmul batched",
                                   "max axis", "sigmoid fused", "softmax_with_loss labels",
                                   "convolution", "pooling", "getitem int arrays broadcast",
-                                  "getitem many repeats", "cross_entropy_error"])
+                                  "getitem many repeats", "cross_entropy_error",
+                                  "setitem integer arrays"])
 def test_gradcheck_on_the_device(name, device):
     function, arrays = CASES[name]
     assert gradcheck(function, [gg.tensor(a, device=device) for a in arrays])
 
 
 @pytest.mark.parametrize("name", ["mul", "exp", "tanh", "softmax_with_loss labels",
-                                  "getitem int arrays broadcast"])
+                                  "getitem int arrays broadcast", "setitem integer arrays"])
 def test_second_derivatives_on_the_device(name, device):
     function, arrays = CASES[name]
     assert gradgradcheck(function, [gg.tensor(a, device=device) for a in arrays])
@@ -443,7 +458,7 @@ MODELS = {
     "MultiLayerNet": (lambda: MultiLayerNet(
         6, [5, 4], 3, use_batchnorm=True, use_dropout=True, weight_decay_lambda=0.1), (4, 6)),
 }
-OPTIMIZERS = [SGD, Momentum, AdaGrad, RMSprop, Adam]
+OPTIMIZERS = [SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam]
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: o.__name__)

@@ -1,6 +1,7 @@
 """Following "Deep Learning from Scratch" unchanged: the book's chapter 3–5 code,
-written with ``np.`` calls, on tensors; ``graphgrad.book``'s names and numbers; the
-layers' book attributes; ch6's Trainer."""
+written with ``np.`` calls, on tensors (its ReLU layer too, which writes into a
+copy); ``graphgrad.book``'s names and numbers; the layers' book attributes; ch6's
+Trainer."""
 from collections import OrderedDict
 
 import numpy as np
@@ -9,7 +10,12 @@ import pytest
 import graphgrad as gg
 from graphgrad import book
 from graphgrad.models import MultiLayerNet, TwoLayerNet
-from graphgrad.nn import Affine, BatchNormalization, Dropout, Relu, Sigmoid, SoftmaxWithLoss
+from graphgrad.nn import (
+    Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu, Sigmoid, SoftmaxWithLoss,
+    im2col,
+)
+from graphgrad.optim import Nesterov
+from graphgrad.testing import gradcheck
 
 
 # -- the book's own code, as printed (ch3 common/functions.py, ch4 simpleNet) --------
@@ -47,6 +53,24 @@ def cross_entropy_error(y, t):
         t = t.argmax(axis=1)
     batch_size = y.shape[0]
     return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
+
+
+class BookRelu:  # ch5 common/layers.py, as printed
+    def __init__(self):
+        self.mask = None
+
+    def forward(self, x):
+        self.mask = (x <= 0)
+        out = x.copy()
+        out[self.mask] = 0
+
+        return out
+
+    def backward(self, dout):
+        dout[self.mask] = 0
+        dx = dout
+
+        return dx
 
 
 def init_network():
@@ -145,6 +169,34 @@ def test_batch_cross_entropy_with_labels_and_one_hot():
     assert loss_labels.item() == pytest.approx(cross_entropy_error(y, labels))
     assert loss_one_hot.item() == pytest.approx(book.cross_entropy_error(y, one_hot))
     np.testing.assert_allclose(gg.grad(loss_labels, a)[0].data, gg.grad(loss_one_hot, b)[0].data)
+
+
+def test_the_books_relu_layer_on_tensors():
+    """ch5's Relu copies x and zeroes the copy where x ≤ 0: on a tensor the write is
+    recorded, so backprop through it gives ∂L/∂x = ∂L/∂out · [x > 0]."""
+    values = np.array([[-1.0, 0.0, 2.0], [0.5, -3.0, 4.0]])
+    x = gg.tensor(values, name="x")
+    layer = BookRelu()
+    out = layer.forward(x)
+    assert isinstance(out, gg.Tensor) and out.creator.op == "[]="
+    np.testing.assert_array_equal(out.data, np.maximum(values, 0))
+    np.testing.assert_array_equal(x.data, values)  # x itself is left as it was
+    np.testing.assert_array_equal(layer.mask, values <= 0)
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad, values > 0)
+    # the book's backward, on arrays; and numpy in, numpy out, as the book runs it
+    dout = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(layer.backward(dout.copy()), np.where(values > 0, dout, 0))
+    np.testing.assert_array_equal(BookRelu().forward(values), np.maximum(values, 0))
+
+
+def test_the_books_relu_layer_gradient_matches_central_differences():
+    values = np.array([[-1.5, 0.25, 2.0], [0.5, -3.0, 4.0]])
+    seed = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    assert gradcheck(lambda x: BookRelu().forward(x) * seed, [values])
+    x, y = gg.tensor(values), gg.tensor(values)
+    np.testing.assert_array_equal(gg.grad(BookRelu().forward(x), x, seed)[0].data,
+                                  gg.grad(gg.relu(y), y, seed)[0].data)
 
 
 # -- graphgrad.book: the book's numbers ----------------------------------------------
@@ -299,6 +351,28 @@ def test_relu_sigmoid_dropout_keep_the_books_attributes():
     np.testing.assert_array_equal(out, x * dropout.mask)
 
 
+def test_convolution_and_pooling_keep_col_col_W_and_arg_max():
+    """ch7's layers keep im2col of the latest input (``col``), the filters as columns
+    (``col_W``) and the pooling windows' first maxima (``arg_max``): from them the
+    book's own forward gives the layers' outputs."""
+    rng = np.random.default_rng(0)
+    x, W, b = rng.normal(size=(2, 3, 5, 6)), rng.normal(size=(4, 3, 3, 2)), rng.normal(size=4)
+    conv, pool = Convolution(W, b, stride=2, pad=1), Pooling(2, 2, stride=2)
+    assert conv.col is None and conv.col_W is None and pool.arg_max is None
+    out = conv.forward(x)
+    n, fn, oh, ow = out.shape
+    np.testing.assert_array_equal(conv.col, im2col(x, 3, 2, 2, 1))
+    np.testing.assert_array_equal(conv.col_W, W.reshape(4, -1).T)
+    books = (conv.col @ conv.col_W + b).reshape(n, oh, ow, -1).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(out, books, rtol=1e-12)
+
+    pooled = pool.forward(out)
+    windows = im2col(out, 2, 2, 2, 0).reshape(-1, 4)
+    np.testing.assert_array_equal(pool.arg_max, np.argmax(windows, axis=1))
+    books = windows.max(axis=1).reshape(n, pooled.shape[2], pooled.shape[3], fn)
+    np.testing.assert_array_equal(pooled, books.transpose(0, 3, 1, 2))
+
+
 def test_batchnorm_keeps_dgamma_and_dbeta_after_gradient():
     np.random.seed(0)
     net = MultiLayerNet(4, [5], 3, use_batchnorm=True)
@@ -355,5 +429,8 @@ def test_trainer_is_quiet_when_asked_and_names_unknown_optimizers(capsys):
     book.Trainer(net, x, t, x, t, epochs=1, mini_batch_size=5, optimizer="sgd",
                  verbose=False).train()
     assert capsys.readouterr().out == ""
-    with pytest.raises(ValueError, match="'Nesterov'.*SGD, Momentum, AdaGrad, RMSprop, Adam"):
-        book.Trainer(net, x, t, x, t, optimizer="Nesterov")
+    with pytest.raises(ValueError,
+                       match="'AdaDelta'.*SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam"):
+        book.Trainer(net, x, t, x, t, optimizer="AdaDelta")
+    assert isinstance(book.Trainer(net, x, t, x, t, optimizer="nesterov").optimizer,
+                      Nesterov)

@@ -95,6 +95,11 @@ def momentum(theta, g, s, lr, t):
     return theta + s["v"]
 
 
+def nesterov(theta, g, s, lr, t):
+    s["v"] = 0.9 * s.get("v", 0) - lr * g
+    return theta + 0.81 * s["v"] - 1.9 * lr * g
+
+
 def adagrad(theta, g, s, lr, t):
     s["h"] = s.get("h", 0) + g * g
     return theta - lr * g / (np.sqrt(s["h"]) + 1e-7)
@@ -112,7 +117,7 @@ def adam(theta, g, s, lr, t):
     return theta - lr_t * s["m"] / (np.sqrt(s["v"]) + 1e-7)
 
 
-RULES = {rule.__name__: rule for rule in (sgd, momentum, adagrad, rmsprop, adam)}
+RULES = {rule.__name__: rule for rule in (sgd, momentum, nesterov, adagrad, rmsprop, adam)}
 
 
 def train_by_hand(data_dir, rule, lr, iters, batch_size, seed):

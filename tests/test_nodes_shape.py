@@ -1,15 +1,15 @@
-"""Reshape, Transpose, GetItem, GetItemGrad: nodes that move values without changing
-them, so each backward is a pure rearrangement (a scatter-add for indexing); and
-Cast, which changes only their dtype."""
+"""Reshape, Transpose, GetItem, GetItemGrad, Copy, SetItem: nodes that move values
+without changing them, so each backward is a pure rearrangement (a scatter-add for
+indexing, a zeroed region for an assignment); and Cast, which changes only their dtype."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import graphgrad as gg
-from graphgrad.functions import getitem_grad
-from graphgrad.nodes import Cast, GetItem, GetItemGrad, Reshape, Transpose
-from graphgrad.testing import backprop_gradients, check_float32, gradcheck
+from graphgrad.functions import getitem_grad, setitem
+from graphgrad.nodes import Cast, Copy, GetItem, GetItemGrad, Reshape, SetItem, Transpose
+from graphgrad.testing import backprop_gradients, check_float32, gradcheck, gradgradcheck
 from graphgrad.testing.strategies import arrays, shapes
 
 X = np.random.default_rng(0).normal(size=(2, 3, 4))
@@ -22,6 +22,19 @@ INDICES = {  # a name: an index into X
     "int array with repeats": [0, 0, 1], "int array on an axis": (slice(None), [2, 2, 0]),
     "int arrays broadcast": (np.array([[0], [1]]), np.array([1, 1, 2])),
     "boolean mask": np.array([True, False]), "tensor of labels": gg.tensor(np.array([1, 1])),
+}
+
+SETITEM = {  # a name: an index into X and the shape of the value written there
+    "int": (1, (3, 4)), "number at an int": ((0, 1, 2), ()),
+    "slice, value broadcast": ((slice(None), slice(0, 2)), (4,)),
+    "reversed slice": ((slice(None, None, -1), 0), (2, 1)),
+    "ellipsis": ((Ellipsis, -1), (3,)), "newaxis": ((slice(None), None, slice(1, 3)), ()),
+    "empty slice": (slice(5, 9), (4,)), "extra leading axis": ((0, 0), (1, 4)),
+    "boolean mask": (X > 0, ()), "boolean mask, values": (X > 0, (int(np.sum(X > 0)),)),
+    "mask of the first axis": (np.array([True, False]), (3, 1)),
+    "int array": ((slice(None), [2, 0]), (2, 1, 4)),
+    "int arrays broadcast": ((np.array([[0], [1]]), np.array([1, 2])), (1, 4)),
+    "tensor of labels": (gg.tensor(np.array([1, 0])), (3, 4)),
 }
 
 
@@ -68,6 +81,24 @@ def test_gradcheck_getitem(name):
 def test_gradcheck_getitem_grad(name):
     index = INDICES[name]
     assert gradcheck(lambda y: getitem_grad(y, index, X.shape), [X[index]])
+
+
+def test_gradcheck_copy():
+    assert gradcheck(lambda x: x.copy() * x, [X])
+
+
+@pytest.mark.parametrize("name", SETITEM)
+def test_gradcheck_setitem(name):
+    index, value_shape = SETITEM[name]
+    value = np.random.default_rng(1).normal(size=value_shape)
+    assert gradcheck(lambda x, v: setitem(x, index, v), [X, value])
+
+
+@pytest.mark.parametrize("name", ["int", "boolean mask, values", "int arrays broadcast"])
+def test_second_derivatives_of_setitem(name):
+    index, value_shape = SETITEM[name]
+    value = np.random.default_rng(2).normal(size=value_shape)
+    assert gradgradcheck(lambda x, v: setitem(x * x, index, v * v), [X, value])
 
 
 def test_tensor_methods_and_swapaxes():
@@ -122,6 +153,53 @@ def test_getitem_gradients_match_central_differences(x_and_index):
     np.testing.assert_array_equal(backprop_gradients(lambda t: t[index], x)[0], counts)
 
 
+@st.composite
+def assignment_indices(draw, shape):
+    """An index that picks each position of an array of ``shape`` at most once:
+    basic (with newaxis), a boolean mask, or distinct integers along the first axis."""
+    kind = draw(st.sampled_from(["basic", "mask", "integers"]))
+    if kind == "basic":
+        return draw(hnp.basic_indices(shape, allow_newaxis=True))
+    if kind == "mask":
+        return draw(hnp.arrays(bool, shape))
+    side = shape[0]
+    picked = draw(st.lists(st.integers(-side, side - 1), unique_by=lambda i: i % side))
+    return (np.array(picked, dtype=np.int64), Ellipsis)
+
+
+@st.composite
+def assignments(draw):
+    """(x, index, value): a value broadcastable to the region x[index]."""
+    x = draw(arrays(shapes(min_dims=1)))
+    index = draw(assignment_indices(x.shape))
+    region = x[index].shape
+    value_shape = draw(hnp.broadcastable_shapes(region, max_dims=len(region), min_side=0).filter(
+        lambda s: np.broadcast_shapes(s, region) == region))
+    return x, index, draw(arrays(value_shape))
+
+
+@given(arrays(shapes()))
+def test_copy_gradients_match_central_differences(x):
+    assert gradcheck(lambda t: t.copy(), [x])
+    np.testing.assert_array_equal(backprop_gradients(lambda t: t.copy(), x)[0], np.ones_like(x))
+
+
+@given(assignments())
+def test_setitem_gradients_match_central_differences(case):
+    x, index, value = case
+    expected = x.copy()
+    expected[index] = value
+    np.testing.assert_array_equal(setitem(gg.tensor(x), index, gg.tensor(value)).data, expected)
+    assert gradcheck(lambda t, v: setitem(t, index, v), [x, value])
+    # ∂Σ/∂x: 1 where x survives, 0 where it was overwritten; ∂Σ/∂v: how many it covers
+    gx, gv = backprop_gradients(lambda t, v: setitem(t, index, v), x, value)
+    kept = np.ones(x.shape)
+    kept[index] = 0
+    np.testing.assert_array_equal(gx, kept)
+    covers = np.sum(np.ones(x[index].shape)) / max(np.size(value), 1)
+    np.testing.assert_array_equal(gv, np.full(np.shape(value), covers))
+
+
 # -- (c) the nodes alone, DLFS layer style ------------------------------------------------------
 
 def test_reshape_layer():
@@ -165,12 +243,42 @@ def test_getitem_grad_layer_is_the_scatter_add():
     np.testing.assert_array_equal(layer.backward(dout), [2.0, 6.0, 2.0])
 
 
+def test_copy_layer_is_a_new_array():
+    layer = Copy()
+    out = layer.forward(X)
+    np.testing.assert_array_equal(out, X)
+    assert not np.shares_memory(out, X)
+    assert layer.backward(X) is X
+
+
+def test_setitem_layer_writes_a_copy():
+    x = np.array([1.0, -2.0, 3.0, -4.0])
+    layer = SetItem(x < 0)
+    np.testing.assert_array_equal(layer.forward(x, 0.5), [1.0, 0.5, 3.0, 0.5])
+    np.testing.assert_array_equal(x, [1.0, -2.0, 3.0, -4.0])  # left as it was
+    gx, gv = layer.backward(np.array([1.0, 2.0, 3.0, 4.0]))
+    np.testing.assert_array_equal(gx, [1.0, 0.0, 3.0, 0.0])
+    assert gv == 6.0
+
+
+def test_setitem_refuses_an_index_that_repeats_a_position():
+    """numpy keeps the last of the values written to one position, CuPy any of them:
+    the gradient would be the library's guess too."""
+    with pytest.raises(ValueError, match=r"SetItem \(\[\]=\) on .*\(5,\).*\(2,\).*"
+                                         r"position 3 twice"):
+        setitem(gg.tensor(np.zeros(5)), [3, -2], gg.tensor([1.0, 2.0]))
+    setitem(gg.tensor(np.zeros(5)), [3, -1], gg.tensor([1.0, 2.0]))  # distinct: fine
+
+
 # -- (d) float32 stays float32 --------------------------------------------------------------
 
 FLOAT32_CASES = {
     "reshape": lambda x: gg.reshape(x, (-1, 2)), "transpose": lambda x: gg.transpose(x, (2, 0, 1)),
     "getitem": lambda x: x[:, [0, 0, 2], ::2],
     "getitem_grad": lambda x: getitem_grad(x, (slice(None), [0, 0, 1]), (2, 2, 4)),
+    "copy": lambda x: x.copy(),
+    "setitem": lambda x: setitem(x, (slice(None), [2, 0]), x[:, :2] * 2.0),
+    "setitem number": lambda x: setitem(x, x.data > 0, 0.5),
 }
 
 

@@ -174,6 +174,8 @@ FLOAT32_CALLS = [  # (function, variant, call on a float32 (2, 3) tensor x)
     (functions.getitem, None, lambda x: x[np.array([1, 1, 0]), 1:]),
     (functions.getitem_grad, None,
      lambda x: functions.getitem_grad(x, (slice(None), 1), (2, 4, 3))),
+    (functions.setitem, None, lambda x: functions.setitem(x, (slice(None), 0), x[:, 2] * 2.0)),
+    (functions.copy, None, functions.copy),
     (activations.sigmoid, "fused", activations.sigmoid),
     (activations.sigmoid, "composite", lambda x: activations.sigmoid(x, fused=False)),
     (activations.softmax, None, activations.softmax),

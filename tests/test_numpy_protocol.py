@@ -28,6 +28,7 @@ UNARY = {
     "mean axis=-1": (lambda x: np.mean(x, axis=-1), lambda x: gg.mean(x, axis=-1), False),
     "max axis=0": (lambda x: np.max(x, axis=0), lambda x: gg.max(x, axis=0), False),
     "reshape": (lambda x: np.reshape(x, (-1,)), lambda x: gg.reshape(x, (-1,)), False),
+    "copy": (np.copy, lambda x: x.copy(), False),
 }
 BINARY = {
     "add": (np.add, gg.add, False),

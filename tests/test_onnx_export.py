@@ -15,7 +15,7 @@ import graphgrad as gg  # noqa: E402
 from graphgrad.models import MultiLayerNet, SimpleConvNet, TwoLayerNet  # noqa: E402
 from graphgrad.nn import Affine, Dropout  # noqa: E402
 from graphgrad.node import Node  # noqa: E402
-from graphgrad.onnx import UnsupportedOperationError, export  # noqa: E402
+from graphgrad.onnx import UnsupportedOperationError, export, load  # noqa: E402
 from graphgrad.testing.strategies import arrays, expressions, shapes  # noqa: E402
 
 TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
@@ -385,3 +385,48 @@ def test_astype_and_its_gradient(tmp_path, dtype):
     values = run(session, x)
     (name,) = [key for key in values if key.startswith("grad_")]
     assert_close(values[name], (2 * x.astype(dtype)).astype(np.float64))
+
+
+def written(W, v):
+    """A step that copies and writes at indices (the book's layers' ``x[mask] = …``)."""
+    def fn(x):
+        h = (x @ W).copy()
+        h[:, 0] = 0.0
+        h[1] = h[0] * 2.0
+        h[np.array([0, 1]), np.array([3, 1])] = v
+        return gg.sum(h * h)
+    return fn
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_copies_and_writes_with_their_gradients(tmp_path, dtype):
+    rng = np.random.default_rng(9)
+
+    def normal(*shape):
+        return rng.normal(size=shape).astype(dtype)
+
+    W, v = gg.tensor(normal(3, 4), name="W"), gg.tensor(normal(2), name="v")
+    fn = written(W, v)
+    model, session = export_checked(tmp_path, fn, [normal(2, 3)], gradients=True)
+    assert "ScatterElements" in {n.op_type for n in model.graph.node}
+    for values in (normal(2, 3), normal(2, 3)):
+        W.grad = v.grad = None
+        loss = fn(gg.tensor(values, requires_grad=False))
+        loss.backward()
+        out = run(session, values)
+        assert_close(out["output"], loss.data)
+        assert_close(out["grad_W"], W.grad)
+        assert_close(out["grad_v"], v.grad)
+
+
+def test_copies_and_writes_load_back(tmp_path):
+    rng = np.random.default_rng(10)
+    W, v = gg.tensor(rng.normal(size=(3, 4)), name="W"), gg.tensor(rng.normal(size=2), name="v")
+    export(written(W, v), [rng.normal(size=(2, 3))], tmp_path / "model.onnx")
+    model, x = load(tmp_path / "model.onnx"), rng.normal(size=(2, 3))
+    loss, expected = model(x), written(W, v)(gg.tensor(x, requires_grad=False))
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-13)
+    loss.backward()
+    expected.backward()
+    np.testing.assert_allclose(model.params["W"].grad, W.grad, rtol=1e-12)
+    np.testing.assert_allclose(model.params["v"].grad, v.grad, rtol=1e-12)

@@ -3,7 +3,7 @@ of each worked out by hand."""
 import numpy as np
 import pytest
 
-from graphgrad.optim import SGD, AdaGrad, Adam, Momentum, RMSprop
+from graphgrad.optim import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 
 START = (-7.0, 2.0)
 
@@ -26,8 +26,10 @@ def run(optimizer, steps):
     return float(params["x"][0]), float(params["y"][0])
 
 
-# the learning rates of DLFS's optimizer_compare_naive.py (RMSprop is not there)
-OPTIMIZERS = [SGD(lr=0.95), Momentum(lr=0.1), AdaGrad(lr=1.5), RMSprop(lr=0.1), Adam(lr=0.3)]
+# the learning rates of DLFS's optimizer_compare_naive.py (RMSprop and Nesterov are
+# not there)
+OPTIMIZERS = [SGD(lr=0.95), Momentum(lr=0.1), Nesterov(lr=0.1), AdaGrad(lr=1.5),
+              RMSprop(lr=0.1), Adam(lr=0.3)]
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: type(o).__name__)
@@ -45,6 +47,33 @@ def test_sgd_two_steps():
 def test_momentum_two_steps():
     # v = (0.07, −0.4) → (−6.93, 1.6); g = (−0.693, 3.2), v = 0.9 v − 0.1 g = (0.1323, −0.68)
     assert run(Momentum(lr=0.1, momentum=0.9), 2) == pytest.approx((-6.7977, 0.92), abs=1e-12)
+
+
+def test_nesterov_two_steps():
+    # v = (0.07, −0.4); θ += 0.81 v − 1.9 · 0.1 g = (0.0567 + 0.133, −0.324 − 0.76):
+    # (−6.8103, 0.916); g = (−0.68103, 1.832), v = 0.9 v − 0.1 g = (0.131103, −0.5432):
+    # θ += 0.81 v − 0.19 g = (0.10619343 + 0.1293957, −0.439992 − 0.34808)
+    assert run(Nesterov(lr=0.1, momentum=0.9), 2) == pytest.approx(
+        (-6.57471087, 0.127928), abs=1e-12)
+
+
+def test_nesterov_is_the_books_rule():
+    """DLFS common/optimizer.py's Nesterov, written out: v ← m·v − lr·g, then
+    θ ← θ + m²·v − (1 + m)·lr·g, for three steps on random arrays."""
+    rng = np.random.default_rng(0)
+    lr, m = 0.05, 0.8
+    params = {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}
+    expected = {key: value.copy() for key, value in params.items()}
+    v = {key: np.zeros_like(value) for key, value in params.items()}
+    optimizer = Nesterov(lr=lr, momentum=m)
+    for _ in range(3):
+        grads = {key: rng.normal(size=value.shape) for key, value in params.items()}
+        optimizer.update(params, grads)
+        for key, g in grads.items():
+            v[key] = m * v[key] - lr * g
+            expected[key] = expected[key] + m * m * v[key] - (1 + m) * lr * g
+    for key in params:
+        np.testing.assert_allclose(params[key], expected[key], rtol=1e-14)
 
 
 def test_adagrad_two_steps():
@@ -73,8 +102,8 @@ def test_adam_two_steps():
 
 
 def test_default_arguments_as_in_dlfs():
-    assert SGD().lr == Momentum().lr == AdaGrad().lr == RMSprop().lr == 0.01
-    assert Momentum().momentum == 0.9 and RMSprop().decay_rate == 0.99
+    assert SGD().lr == Momentum().lr == Nesterov().lr == AdaGrad().lr == RMSprop().lr == 0.01
+    assert Momentum().momentum == Nesterov().momentum == 0.9 and RMSprop().decay_rate == 0.99
     adam = Adam()
     assert (adam.lr, adam.beta1, adam.beta2) == (0.001, 0.9, 0.999)
 

@@ -13,8 +13,8 @@ A node is written once, against a namespace ``xp = get_namespace(value)``:
 
 Every data namespace offers ``NAMES``: the array API names that nodes, layers and
 optimizers use, and graphgrad's extras (``getitem``, ``sum_to``, ``getitem_grad``,
-``windows``, ``mask``, ``to_numpy``, ``from_numpy``), with its ``device`` name and
-``array_types``.
+``setitem``, ``windows``, ``mask``, ``to_numpy``, ``from_numpy``), with its
+``device`` name and ``array_types``.
 """
 import importlib
 
@@ -29,7 +29,8 @@ NAMES = (  # what a data namespace offers (the array API's names, then the extra
     "min", "argmax", "reshape", "permute_dims", "matrix_transpose", "broadcast_to",
     "stack", "astype", "isdtype", "isfinite", "all", "zeros", "ones", "zeros_like",
     "ones_like", "eye", "arange", "asarray", "finfo", "int8", "int64",
-    "getitem", "sum_to", "getitem_grad", "windows", "mask", "to_numpy", "from_numpy",
+    "getitem", "sum_to", "getitem_grad", "setitem", "windows", "mask", "to_numpy",
+    "from_numpy",
     "device", "array_types",
 )
 

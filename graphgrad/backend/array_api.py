@@ -8,7 +8,7 @@ its device, and adds graphgrad's extras written in standard terms only:
   standard leaves unspecified (integer arrays mixed with slices, ``None`` in an
   assignment, …) is worked out on the host, with numpy, as flat positions that
   ``take`` gathers; the gradient's scatter-add, which the standard lacks, sorts
-  and scans;
+  and scans; ``setitem``, assignment into a copy, likewise;
 * ``sum_to``, the adjoint of broadcasting;
 * ``windows``, the image windows that convolution and pooling read;
 * ``astype`` and ``exp``/``log``/``tanh`` that accept Python numbers;
@@ -196,6 +196,29 @@ class ArrayAPINamespace:
         positions = flat_positions(self._on_host(index), shape).ravel()
         gx = self._scatter_add(self.xp.reshape(gy, (-1,)), positions, math.prod(shape))
         return self.xp.reshape(gx, shape)
+
+    def setitem(self, x, index, value):
+        """A copy of ``x`` with ``value`` written at ``index`` by numpy's rules: the
+        standard's own assignment where it accepts the index (basic, in range), else
+        each flat position that the index picks takes its value by ``take`` (the
+        positions distinct: no order of writes to choose)."""
+        out = self.asarray(x, copy=True)
+        if is_basic_index(index):
+            try:
+                out[with_ellipsis(index)] = value
+                return out
+            except IndexError:  # numpy's, not the standard's: resolved below
+                pass
+        positions = flat_positions(self._on_host(index), x.shape)
+        if not positions.size:
+            return out
+        size = math.prod(x.shape)
+        source, written = np.zeros(size, np.int64), np.zeros(size, bool)
+        source[positions.ravel()], written[positions.ravel()] = np.arange(positions.size), True
+        values = self.xp.broadcast_to(self.astype(value, x.dtype), positions.shape)
+        taken = self.xp.take(self.xp.reshape(values, (-1,)), self.asarray(source))
+        flat = self.xp.where(self.asarray(written), taken, self.xp.reshape(out, (-1,)))
+        return self.xp.reshape(flat, x.shape)
 
     def _on_host(self, index):
         """``index`` with this namespace's arrays copied to numpy."""

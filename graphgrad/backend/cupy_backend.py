@@ -77,6 +77,12 @@ class CupyNamespace(ArrayAPINamespace):
     def getitem(self, x, index):
         return x[_on_device(index)]  # CuPy indexes as numpy does
 
+    def setitem(self, x, index, value):
+        """A copy of ``x`` with ``value`` written at ``index``."""
+        out = x.copy()
+        out[_on_device(index)] = value
+        return out
+
     def getitem_grad(self, gy, index, shape):
         """Zeros of ``shape`` with ``gy`` added at ``index`` (repeats accumulate)."""
         gx = cupy.zeros(shape, dtype=gy.dtype)

@@ -2,8 +2,9 @@
 
 numpy 2 has the array API's names; for numpy 1.x thin adapters stand in. Beside
 them come graphgrad's extras: ``getitem``, ``sum_to`` and ``getitem_grad`` (the
-adjoints of broadcasting and indexing), ``windows`` (for convolution and pooling),
-``mask``, and ``to_numpy`` / ``from_numpy`` (the identity here).
+adjoints of broadcasting and indexing), ``setitem`` (assignment into a copy),
+``windows`` (for convolution and pooling), ``mask``, and ``to_numpy`` /
+``from_numpy`` (the identity here).
 
 numpy scalars (``np.float64``) are the 0-d values of a graph of scalars: every
 function here keeps them scalars, so scalar graphs stay fast.
@@ -150,6 +151,14 @@ def sum_to(x, shape):
 def getitem(x, index):
     """``x[index]``, numpy's indexing (a numpy scalar is indexed as a 0-d array)."""
     return np.asarray(x)[index]
+
+
+def setitem(x, index, value):
+    """A copy of ``x`` with ``value`` written at ``index`` (numpy's assignment:
+    ``value`` broadcast to the region); a numpy scalar stays a scalar."""
+    out = np.array(x)
+    out[index] = value
+    return out[()] if out.ndim == 0 else out
 
 
 def getitem_grad(gy, index, shape):

@@ -1,9 +1,10 @@
 """The book's training driver (ch6, ``common/trainer.py``)."""
 import numpy as np
 
-from ..optim import SGD, AdaGrad, Adam, Momentum, RMSprop
+from ..optim import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 
-OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, Momentum, AdaGrad, RMSprop, Adam)}
+OPTIMIZERS = {cls.__name__.lower(): cls
+              for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam)}
 
 
 class Trainer:
@@ -11,7 +12,7 @@ class Trainer:
 
     ``network`` has the book's API (``params``, ``gradient``, ``loss``, ``accuracy``:
     a ``graphgrad.models`` network, or the book's own). ``optimizer`` is a name
-    (case ignored: SGD, Momentum, AdaGrad, RMSprop, Adam) made with
+    (case ignored: SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam) made with
     ``optimizer_param``. Each step draws ``mini_batch_size`` samples with
     replacement (``np.random.choice``), updates the parameters and appends the
     batch's loss after the update to ``train_loss_list``. At the start of each epoch

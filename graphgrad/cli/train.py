@@ -17,12 +17,12 @@ from tqdm import tqdm
 from ..backend import namespace_for
 from ..datasets import load_fashion_mnist, load_mnist
 from ..models import DeepConvNet, SimpleConvNet, TwoLayerNet
-from ..optim import SGD, AdaGrad, Adam, Momentum, RMSprop
+from ..optim import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 from ..serialization import atomic_writer
 
 DATASETS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
-OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adagrad": AdaGrad, "rmsprop": RMSprop,
-              "adam": Adam}
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adagrad": AdaGrad,
+              "rmsprop": RMSprop, "adam": Adam}
 MODELS = {"twolayer": TwoLayerNet, "convnet": SimpleConvNet, "deepconvnet": DeepConvNet}
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 

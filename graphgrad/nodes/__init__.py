@@ -11,12 +11,12 @@ from .elementwise import Exp, Log, Maximum, OverflowingExp, Relu, Tanh
 from .fused import OneHot, Sigmoid, SoftmaxWithLoss
 from .linalg import Dot, MatMul, MatMulAdd
 from .reduction import BroadcastTo, Max, Mean, Sum, SumTo
-from .shape import GetItem, GetItemGrad, Reshape, Transpose
+from .shape import Copy, GetItem, GetItemGrad, Reshape, SetItem, Transpose
 
 __all__ = [
     "Col2im", "Fold", "Im2col", "MaxPool", "PoolGather", "PoolScatter", "Unfold",
-    "Add", "BroadcastTo", "Cast", "Div", "Dot", "Exp", "GetItem", "GetItemGrad", "Log",
-    "MatMul", "MatMulAdd", "Max", "Maximum", "Mean", "Mul", "Neg", "OneHot", "OverflowingExp",
-    "Pow", "Relu", "Reshape", "Sub",
+    "Add", "BroadcastTo", "Cast", "Copy", "Div", "Dot", "Exp", "GetItem", "GetItemGrad",
+    "Log", "MatMul", "MatMulAdd", "Max", "Maximum", "Mean", "Mul", "Neg", "OneHot", "OverflowingExp",
+    "Pow", "Relu", "Reshape", "SetItem", "Sub",
     "Sigmoid", "SoftmaxWithLoss", "Sum", "SumTo", "Tanh", "ToDevice", "Transpose",
 ]

@@ -4,9 +4,10 @@ Each entry takes the node's input values (Tensors, numpy arrays for constants, o
 None for an omitted optional input), its attributes as a dict and its number of
 outputs, and returns the output value (a list for several). Differentiable
 operators build graphgrad nodes (``Add`` → ``gg.add``, ``Slice`` → ``getitem``,
-``ScatterElements`` with ``add`` → ``getitem_grad``, MaxPool → the ``MaxPool``
-node); the others (comparisons, Cast to bool or int, OneHot) have zero gradient
-and are computed in numpy on the values, so the graph is rebuilt on every call.
+``ScatterElements`` with ``add`` → ``getitem_grad``, without → ``setitem``,
+MaxPool → the ``MaxPool`` node); the others (comparisons, Cast to bool or int,
+OneHot) have zero gradient and are computed in numpy on the values, so the graph is
+rebuilt on every call.
 """
 import math
 
@@ -99,11 +100,16 @@ def gather_elements(inputs, attrs, outputs):
 
 
 def scatter_elements(inputs, attrs, outputs):
-    """ScatterElements adding ``updates`` (``reduction="add"``) as ``getitem_grad``."""
+    """ScatterElements putting ``updates`` (``reduction="none"``) as ``setitem``, or
+    adding them (``"add"``) as ``getitem_grad``."""
     data, indices, updates = inputs[0], value(inputs[1]), inputs[2]
-    if attrs.get("reduction", "none") != "add":
-        raise NotImplementedError("ScatterElements: only reduction='add' has a graphgrad form")
+    reduction = attrs.get("reduction", "none")
+    if reduction not in ("none", "add"):
+        raise NotImplementedError(f"ScatterElements: reduction={reduction!r} has no "
+                                  f"graphgrad form (only 'none' and 'add')")
     index = _element_index(indices, attrs.get("axis", 0) % indices.ndim)
+    if reduction == "none":
+        return F.setitem(data, index, updates)
     added = F.getitem_grad(updates, index, np.shape(value(data)))
     return added if _is_zero(data) else F.add(data, added)
 

@@ -4,14 +4,16 @@
 integer-indexed axes); any other index (integer arrays, None, …) is a Gather of
 the flattened x at the positions numpy's own indexing picks from ``arange``. Its
 adjoint ``GetItemGrad`` scatters the same positions, adding repeats
-(ScatterElements with ``reduction="add"``).
+(ScatterElements with ``reduction="add"``). A write at an index (``SetItem``)
+scatters the value there, replacing (the positions are distinct); a ``Copy`` is
+the Identity.
 """
 import math
 import numbers
 
 import numpy as np
 
-from ...nodes import GetItem, GetItemGrad, Reshape, Transpose
+from ...nodes import Copy, GetItem, GetItemGrad, Reshape, SetItem, Transpose
 
 INT64_MIN = np.iinfo(np.int64).min  # a Slice end before position 0 (negative steps)
 
@@ -72,19 +74,34 @@ def _slice(g, x, shape, parts):
 
 def getitem_grad(ctx, node, out):
     """Zeros with x added at the flat positions of ``index`` (ScatterElements, add)."""
-    g = ctx.g
     (x,) = ctx.operands(node)
-    picked = positions(node.shape, node.index)
-    size = math.prod(node.shape)
-    updates = x
-    if node.inputs[0].shape != picked.shape:  # np.add.at broadcasts x to the index
-        updates = g.op("Expand", [x, g.ints(picked.shape)])
-    zeros = g.op("Expand", [g.constant(0, out.dtype), g.ints([size])])
+    zeros = ctx.g.op("Expand", [ctx.g.constant(0, out.dtype), ctx.g.ints([out.size])])
+    return _scatter(ctx.g, zeros, node.shape, node.index, x, node.inputs[0].shape, "add")
+
+
+def setitem(ctx, node, out):
+    """x with v put at the flat positions of ``index`` (ScatterElements)."""
+    x, v = ctx.operand(node.inputs[0]), ctx.operand(node.inputs[1], out.dtype)
+    return _scatter(ctx.g, x, out.shape, node.index, v, node.inputs[1].shape, "none")
+
+
+def _scatter(g, x, shape, index, v, v_shape, reduction):
+    """``x`` (of ``shape``) with ``v`` broadcast to ``x[index]`` scattered onto the
+    flat positions ``index`` picks, replacing or adding (``reduction``)."""
+    picked = positions(shape, index)
+    updates = v
+    if tuple(v_shape) != picked.shape:  # broadcast to the region, as numpy does
+        updates = g.op("Expand", [v, g.ints(picked.shape)])
     scattered = g.op("ScatterElements", [
-        zeros, g.constant(picked.reshape(-1)), g.reshape(updates, (picked.size,))],
-        axis=0, reduction="add")
-    return g.reshape(scattered, node.shape)
+        g.reshape(x, (math.prod(shape),)), g.constant(picked.reshape(-1)),
+        g.reshape(updates, (picked.size,))], axis=0, reduction=reduction)
+    return g.reshape(scattered, shape)
+
+
+def copy(ctx, node, out):
+    """Identity(x)"""
+    return ctx.g.op("Identity", ctx.operands(node))
 
 
 EXPORTS = {Reshape: reshape, Transpose: transpose, GetItem: getitem,
-           GetItemGrad: getitem_grad}
+           GetItemGrad: getitem_grad, SetItem: setitem, Copy: copy}
