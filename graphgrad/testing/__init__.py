@@ -72,10 +72,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, *, fast=False,
     affine function) has backprop gradient 0, checked like any other. Inputs that do
     not require grad (integer labels, constants) are passed through unchecked.
 
-    ``fast=True`` compares, per input, ⟨∂(v·fn)/∂x, u⟩ with the central difference
-    of v·fn along a few random unit directions u: two evaluations of ``fn`` per
-    direction instead of two per element. An input where they disagree is checked
-    element by element, and that check decides (``fast``).
+    ``fast=True`` compares, per input, ⟨∂(v·fn)/∂x, w⟩ with the central difference
+    of v·fn along a few random directions w, each element weighted by one over its
+    own tolerance (so one wrong element shows, however large x or its other elements
+    are: ``fast``): two evaluations of ``fn`` per direction instead of two per
+    element. An input where they disagree is checked element by element, and that
+    check decides.
 
     An element whose step x ± eps crosses a kink of any node of the graph (relu at 0,
     a tie in max or maximum: ``kinks``) is checked one-sided, or skipped where both
