@@ -58,6 +58,15 @@ def test_gradcheck_passes_integer_labels_through():
     assert gradcheck(lambda x, t: x[np.arange(2), t], [np.ones((2, 3)), labels])
 
 
+@pytest.mark.parametrize("check", [gradcheck, gradgradcheck])
+@pytest.mark.parametrize("inputs", [[np.array([1, 2, 3])],
+                                    [gg.tensor([1.0, 2.0], requires_grad=False)]],
+                         ids=["integer", "no grad"])
+def test_a_check_with_no_input_to_check_is_an_error_not_a_pass(check, inputs):
+    with pytest.raises(ValueError, match=r"no input requires grad: nothing to check"):
+        check(lambda t: t * 2.0, inputs)
+
+
 def test_gradcheck_names_the_input_the_index_and_both_values():
     a = np.array([[1.0, 2.0], [3.0, 4.0]])
     w = gg.tensor(np.array([[0.5, -1.0], [2.0, 1.5]]), name="w")

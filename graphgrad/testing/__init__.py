@@ -70,7 +70,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, *, fast=False,
     difference of v·fn, to ``|a − n| <= atol + rtol·|n|``. An output that does not
     require grad (``fn`` recorded nothing: a constant, or the first derivative of an
     affine function) has backprop gradient 0, checked like any other. Inputs that do
-    not require grad (integer labels, constants) are passed through unchecked.
+    not require grad (integer labels, constants) are passed through unchecked; with no
+    input left to check, ``ValueError`` (a check of nothing is no pass).
 
     ``fast=True`` compares, per input, ⟨∂(v·fn)/∂x, w⟩ with the central difference
     of v·fn along a few random directions w, each element weighted by one over its
@@ -140,9 +141,12 @@ class _Check:
 
     def run(self, inputs):
         inputs = [_in_float64(x if isinstance(x, Tensor) else tensor(x)) for x in inputs]
+        checked = [x for x in inputs if x.requires_grad]
+        if not checked:
+            raise ValueError(f"gradcheck: no input requires grad: nothing to check (inputs "
+                             f"of dtypes {[str(x.dtype) for x in inputs]}; pass float arrays)")
         out = self.fn(*inputs)
         v = _direction(out, self.seed)
-        checked = [x for x in inputs if x.requires_grad]
         analytic = iter(_backprop(out, checked, v))  # in the order of ``checked``
         rng = np.random.default_rng(self.seed)
         for i, x in enumerate(inputs):
