@@ -47,6 +47,23 @@ def test_numerical_gradient_refuses_integer_arrays(dtype):
     np.testing.assert_array_equal(x, np.array([1, 2, 3]).astype(dtype))
 
 
+def test_numerical_gradient_divides_by_the_step_x_really_took():
+    # float32 stores 1000 ± 1e-4 as 1000 ± 1.22e-4: dividing by 2h gave 1.22, not 1
+    x = np.array([1000.0, 300.0, 1.0, -7.5], dtype=np.float32)
+    grad = numerical_gradient(lambda a: float(np.sum(a, dtype=np.float64)), x)
+    np.testing.assert_allclose(grad, np.ones(4), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype, value", [(np.float16, 1.0), (np.float32, 3e4)])
+def test_numerical_gradient_refuses_a_step_that_rounds_away(dtype, value):
+    # x ± h rounds back to x: the difference is 0 / 0, not a gradient of 0
+    x = np.array([0.01, value], dtype=dtype)
+    with pytest.raises(ValueError, match=rf"numerical_gradient: x\[\(1,\)\] = {value:g} ± "
+                       rf"h = 0.0001 rounds back to {value:g} in {np.dtype(dtype)}"):
+        numerical_gradient(lambda a: float(np.sum(a, dtype=np.float64)), x)
+    np.testing.assert_array_equal(x, np.array([0.01, value], dtype=dtype))
+
+
 # -- gradcheck ----------------------------------------------------------------------------
 
 def test_gradcheck_passes_correct_gradients():
