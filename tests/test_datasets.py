@@ -195,6 +195,22 @@ def test_load_mnist_rejects_out_of_range_labels(tmp_path):
         load_mnist(path=tmp_path)
 
 
+@pytest.mark.parametrize("images_dtype, labels_dtype, wrong", [
+    (np.uint8, np.float32, "t10k-labels-idx1-ubyte.gz holds float32"),
+    (np.uint8, np.int8, "t10k-labels-idx1-ubyte.gz holds int8"),
+    (np.int16, np.uint8, "t10k-images-idx3-ubyte.gz holds int16"),
+    (np.float64, np.uint8, "t10k-images-idx3-ubyte.gz holds float64"),
+])
+def test_load_mnist_refuses_files_that_are_not_unsigned_bytes(tmp_path, images_dtype,
+                                                               labels_dtype, wrong):
+    # valid IDX files, but not MNIST's: labels of 3.5, pixels of 300 or -1 were returned
+    images, labels = fake_split(5, seed=8)
+    write_pair(tmp_path, TEST_FILES, images.astype(images_dtype), labels.astype(labels_dtype))
+    with pytest.raises(ValueError, match=rf"{re.escape(str(tmp_path))}/{re.escape(wrong)}, "
+                                         r"expected unsigned bytes \(uint8\)"):
+        load_mnist(path=tmp_path, split=3)
+
+
 def test_load_fashion_mnist_missing_mentions_apt(tmp_path):
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
         load_fashion_mnist(path=tmp_path)
