@@ -27,6 +27,7 @@ _FILES = {
     "t10k": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 _NUM_CLASSES = 10
+_IMAGE_SHAPE = (28, 28)
 
 
 def _read_at_most(stream, limit):
@@ -114,8 +115,8 @@ def _read_ubyte(path):
 def _read_pair(images_path, labels_path):
     """Read matching image and label files, checking their types, shapes and counts."""
     images, labels = _read_ubyte(images_path), _read_ubyte(labels_path)
-    if images.ndim != 3 or labels.ndim != 1:
-        raise ValueError(f"{images_path} and {labels_path}: expected (N, H, W) images and (N,) "
+    if images.shape[1:] != _IMAGE_SHAPE or labels.ndim != 1:
+        raise ValueError(f"{images_path} and {labels_path}: expected (N, 28, 28) images and (N,) "
                          f"labels, got shapes {images.shape} and {labels.shape}")
     if len(images) != len(labels):
         raise ValueError(f"{images_path} has {len(images)} images but {labels_path} has "
