@@ -64,6 +64,28 @@ def test_numerical_gradient_refuses_a_step_that_rounds_away(dtype, value):
     np.testing.assert_array_equal(x, np.array([0.01, value], dtype=dtype))
 
 
+def test_numerical_gradient_works_on_a_strided_view_and_restores_it_bit_for_bit():
+    base = np.array([[-0.0, np.nan, 5e-324, 1 / 3], [3.0, -2.5, 0.1, 7.0]])
+    before = base.tobytes()
+    view = base[:, ::2]  # not contiguous
+    np.testing.assert_allclose(numerical_gradient(lambda a: float(np.sum(a[1] ** 2)), view),
+                               [[0, 0], [6, 0.2]], atol=1e-9)
+    assert base.tobytes() == before
+
+
+def read_only(x):
+    x.flags.writeable = False
+    return x
+
+
+@pytest.mark.parametrize("x", [read_only(np.arange(3.0)), np.broadcast_to(np.ones(2), (3, 2))],
+                         ids=["read-only", "broadcast view"])
+def test_numerical_gradient_refuses_a_read_only_array_naming_it(x):
+    with pytest.raises(ValueError, match=r"numerical_gradient: x \(float64, shape \([\d, ]+\)\) "
+                                         r"is read-only; it is perturbed in place: pass x\.copy\(\)"):
+        numerical_gradient(lambda a: float(np.sum(a)), x)
+
+
 # -- gradcheck ----------------------------------------------------------------------------
 
 def test_gradcheck_passes_correct_gradients():

@@ -16,8 +16,9 @@ def numerical_gradient(f, x, h=1e-4):
     device) perturbed in place and restored afterwards, as in DLFS. ``f`` may ignore
     its argument and read ``x`` elsewhere (a network's weights), so ``x`` is never
     replaced by a float copy: an integer or bool ``x``, which cannot hold x ± h, is a
-    TypeError; an element where x ± h rounds back to x (float16 at 1, float32 at
-    3e4: h is below the dtype's precision there) is a ValueError.
+    TypeError, a read-only one a ValueError; an element where x ± h rounds back to x
+    (float16 at 1, float32 at 3e4: h is below the dtype's precision there) is a
+    ValueError.
     """
     _require_float(x)
     grad_ = get_namespace(x).zeros_like(x)
@@ -45,9 +46,14 @@ def _step(x_plus, x_minus, x, idx, h):
 
 
 def _require_float(x):
-    """TypeError unless ``x`` is a float array, naming its dtype and shape."""
+    """TypeError unless ``x`` is a float array, ValueError if it is read-only (a
+    numpy array with ``writeable`` off, or a broadcast view), naming its dtype and
+    shape."""
     if not get_namespace(x).isdtype(x.dtype, "real floating"):
         raise TypeError(
             f"numerical_gradient: x has dtype {x.dtype} and shape {tuple(x.shape)}; it is "
             f"perturbed in place by ±h, which {x.dtype} cannot hold: pass a float array "
             f"(x.astype(float))")
+    if not getattr(getattr(x, "flags", None), "writeable", True):
+        raise ValueError(f"numerical_gradient: x ({x.dtype}, shape {tuple(x.shape)}) is "
+                         f"read-only; it is perturbed in place: pass x.copy()")
