@@ -27,6 +27,7 @@ _FILES = {
     "t10k": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 _NUM_CLASSES = 10
+_IMAGE_SHAPE = (28, 28)
 
 
 def _read_at_most(stream, limit):
@@ -101,11 +102,21 @@ def _find(directory, name):
     return None
 
 
+def _read_ubyte(path):
+    """``read_idx(path)``, which must hold unsigned bytes (IDX code 0x08), as MNIST's
+    pixels 0..255 and labels 0..9 do; another type is a ValueError naming the file."""
+    array = read_idx(path)
+    if array.dtype != np.uint8:
+        raise ValueError(f"{path} holds {array.dtype}, expected unsigned bytes (uint8) as "
+                         f"MNIST's images and labels are")
+    return array
+
+
 def _read_pair(images_path, labels_path):
-    """Read matching image and label files, checking their shapes and counts."""
-    images, labels = read_idx(images_path), read_idx(labels_path)
-    if images.ndim != 3 or labels.ndim != 1:
-        raise ValueError(f"{images_path} and {labels_path}: expected (N, H, W) images and (N,) "
+    """Read matching image and label files, checking their types, shapes and counts."""
+    images, labels = _read_ubyte(images_path), _read_ubyte(labels_path)
+    if images.shape[1:] != _IMAGE_SHAPE or labels.ndim != 1:
+        raise ValueError(f"{images_path} and {labels_path}: expected (N, 28, 28) images and (N,) "
                          f"labels, got shapes {images.shape} and {labels.shape}")
     if len(images) != len(labels):
         raise ValueError(f"{images_path} has {len(images)} images but {labels_path} has "
@@ -160,7 +171,8 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, path=None, spl
     10,000-image t10k set. When the train files are absent, the t10k set is split
     deterministically (and silently): its first ``split`` images become the training set
     and the rest the test set (8,000 / 2,000 by default). Missing files raise
-    ``FileNotFoundError``; malformed or mismatched ones raise ``ValueError``.
+    ``FileNotFoundError``; malformed or mismatched ones, or files of another type than
+    unsigned bytes, raise ``ValueError`` naming the file.
     """
     return _load(MNIST_DIR if path is None else path, normalize, flatten, one_hot_label,
                  split, install_hint="")

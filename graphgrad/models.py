@@ -209,8 +209,9 @@ class Network:
         any name ``save_params`` takes ("weights" reads "weights.npz").
 
         Values are copied into the existing arrays, so the layers see them. The file
-        must hold exactly the model's keys with the model's shapes (else ValueError,
-        and nothing is changed).
+        must hold exactly the model's keys with the model's shapes, as real numbers
+        (floats of any width, integers and booleans go into float parameters; complex
+        ones would lose their imaginary part), else ValueError, and nothing is changed.
         """
         loaded = load_params(file_name)
         missing, extra = self.params.keys() - loaded.keys(), loaded.keys() - self.params.keys()
@@ -221,6 +222,11 @@ class Network:
             if value.shape != self.params[key].shape:
                 raise ValueError(f"{file_name}: parameter {key!r} has shape {value.shape}, "
                                  f"the model's has {self.params[key].shape}")
+            param = self.params[key]
+            if value.dtype.kind == "c" and not get_namespace(param).isdtype(
+                    param.dtype, "complex floating"):
+                raise ValueError(f"{file_name}: parameter {key!r} is {value.dtype}, which the "
+                                 f"model's {param.dtype} cannot hold")
         for key, value in loaded.items():
             self.params[key][...] = to_device(value, self.device)
 

@@ -195,6 +195,33 @@ def test_load_mnist_rejects_out_of_range_labels(tmp_path):
         load_mnist(path=tmp_path)
 
 
+@pytest.mark.parametrize("images_dtype, labels_dtype, wrong", [
+    (np.uint8, np.float32, "t10k-labels-idx1-ubyte.gz holds float32"),
+    (np.uint8, np.int8, "t10k-labels-idx1-ubyte.gz holds int8"),
+    (np.int16, np.uint8, "t10k-images-idx3-ubyte.gz holds int16"),
+    (np.float64, np.uint8, "t10k-images-idx3-ubyte.gz holds float64"),
+])
+def test_load_mnist_refuses_files_that_are_not_unsigned_bytes(tmp_path, images_dtype,
+                                                               labels_dtype, wrong):
+    # valid IDX files, but not MNIST's: labels of 3.5, pixels of 300 or -1 were returned
+    images, labels = fake_split(5, seed=8)
+    write_pair(tmp_path, TEST_FILES, images.astype(images_dtype), labels.astype(labels_dtype))
+    with pytest.raises(ValueError, match=rf"{re.escape(str(tmp_path))}/{re.escape(wrong)}, "
+                                         r"expected unsigned bytes \(uint8\)"):
+        load_mnist(path=tmp_path, split=3)
+
+
+@pytest.mark.parametrize("shape", [(5, 784, 1), (5, 28, 27), (5, 14, 56)])
+def test_load_mnist_refuses_images_that_are_not_28_by_28(tmp_path, shape):
+    # the docstring promises (N, 784) or (N, 1, 28, 28): (5, 784, 1) came out (5, 1, 784, 1)
+    images, labels = fake_split(5, seed=9)
+    write_pair(tmp_path, TEST_FILES, images.reshape(5, -1)[:, :np.prod(shape[1:])]
+               .reshape(shape), labels)
+    with pytest.raises(ValueError, match=rf"t10k-images-idx3-ubyte\.gz.*expected \(N, 28, 28\) "
+                                         rf"images .*got shapes {re.escape(str(shape))}"):
+        load_mnist(path=tmp_path, split=3)
+
+
 def test_load_fashion_mnist_missing_mentions_apt(tmp_path):
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
         load_fashion_mnist(path=tmp_path)

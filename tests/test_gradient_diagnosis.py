@@ -310,6 +310,40 @@ def test_fast_mode_finds_a_planted_bug_in_a_fused_node_and_in_broadcasting(tmp_p
     assert "node n1 Add" in check_fails(classifier, [X, W, B], tmp_path, fast=True, seed=3)
 
 
+class OffAt(Node):
+    """y = x², with a backward 2x·dout that is off by a factor ``error`` at one
+    element (the last)."""
+
+    __slots__ = ("x", "error")
+    op = "off_at"
+
+    def __init__(self, error):
+        self.error = error
+
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, dout):
+        dx = 2 * self.x * dout
+        dx.flat[-1] *= self.error  # the deliberate mistake
+        return dx
+
+
+FAST_MISSES = {  # name -> (input, error): a fault that one projection ⟨a, u⟩ dilutes
+    "small element beside a large one": (np.array([1e3, 1.0]), 1.5),
+    "one element of 10,000": (np.random.default_rng(1).normal(size=(100, 100)), 1.1),
+}
+
+
+@pytest.mark.parametrize("name", FAST_MISSES)
+def test_fast_mode_holds_every_element_to_its_own_tolerance(name, tmp_path):
+    x, error = FAST_MISSES[name]
+    message = check_fails(lambda v: OffAt(error)(v), [x], tmp_path, fast=True)
+    last = tuple(side - 1 for side in x.shape)
+    assert f"at index {last}" in message and f"(1 of {x.size} elements differ)" in message
+
+
 def test_fast_mode_passes_right_gradients_with_few_evaluations():
     calls = []
 

@@ -259,3 +259,36 @@ def test_garbage_npz_raises_value_error(tmp_path):
 def test_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError, match="absent.npz"):
         load_params(tmp_path / "absent.npz")
+
+
+# -- a model's load_params --------------------------------------------------------------
+
+def model_file(tmp_path, **changed):
+    """A TwoLayerNet(4, 3, 2) and the .npz of its params with ``changed`` entries."""
+    from graphgrad.models import TwoLayerNet
+    net = TwoLayerNet(4, 3, 2)
+    params = {key: value.copy() for key, value in net.params.items()}
+    params.update(changed)
+    return net, save_params(tmp_path / "w.npz", params)
+
+
+@pytest.mark.parametrize("value", [np.ones((4, 3)) + 1j, np.full((4, 3), 1 + 0j)],
+                         ids=["complex", "complex, zero imaginary part"])
+def test_model_load_params_refuses_values_its_dtype_cannot_hold(tmp_path, value):
+    # copied into float64 params, 1 + 1j became 1 with only a ComplexWarning
+    net, path = model_file(tmp_path, W1=value)
+    before = {key: param.copy() for key, param in net.params.items()}
+    with pytest.raises(ValueError, match=r"w\.npz: parameter 'W1' is complex128, which the "
+                                         r"model's float64 cannot hold"):
+        net.load_params(path)
+    for key, param in before.items():
+        np.testing.assert_array_equal(net.params[key], param)  # nothing changed
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.uint8, np.bool_])
+def test_model_load_params_takes_narrower_real_values_into_its_dtype(tmp_path, dtype):
+    value = (np.arange(12).reshape(4, 3) % 2).astype(dtype)
+    net, path = model_file(tmp_path, W1=value)
+    net.load_params(path)
+    assert net.params["W1"].dtype == np.float64
+    np.testing.assert_array_equal(net.params["W1"], value.astype(np.float64))

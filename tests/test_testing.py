@@ -47,6 +47,45 @@ def test_numerical_gradient_refuses_integer_arrays(dtype):
     np.testing.assert_array_equal(x, np.array([1, 2, 3]).astype(dtype))
 
 
+def test_numerical_gradient_divides_by_the_step_x_really_took():
+    # float32 stores 1000 ± 1e-4 as 1000 ± 1.22e-4: dividing by 2h gave 1.22, not 1
+    x = np.array([1000.0, 300.0, 1.0, -7.5], dtype=np.float32)
+    grad = numerical_gradient(lambda a: float(np.sum(a, dtype=np.float64)), x)
+    np.testing.assert_allclose(grad, np.ones(4), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype, value", [(np.float16, 1.0), (np.float32, 3e4)])
+def test_numerical_gradient_refuses_a_step_that_rounds_away(dtype, value):
+    # x ± h rounds back to x: the difference is 0 / 0, not a gradient of 0
+    x = np.array([0.01, value], dtype=dtype)
+    with pytest.raises(ValueError, match=rf"numerical_gradient: x\[\(1,\)\] = {value:g} ± "
+                       rf"h = 0.0001 rounds back to {value:g} in {np.dtype(dtype)}"):
+        numerical_gradient(lambda a: float(np.sum(a, dtype=np.float64)), x)
+    np.testing.assert_array_equal(x, np.array([0.01, value], dtype=dtype))
+
+
+def test_numerical_gradient_works_on_a_strided_view_and_restores_it_bit_for_bit():
+    base = np.array([[-0.0, np.nan, 5e-324, 1 / 3], [3.0, -2.5, 0.1, 7.0]])
+    before = base.tobytes()
+    view = base[:, ::2]  # not contiguous
+    np.testing.assert_allclose(numerical_gradient(lambda a: float(np.sum(a[1] ** 2)), view),
+                               [[0, 0], [6, 0.2]], atol=1e-9)
+    assert base.tobytes() == before
+
+
+def read_only(x):
+    x.flags.writeable = False
+    return x
+
+
+@pytest.mark.parametrize("x", [read_only(np.arange(3.0)), np.broadcast_to(np.ones(2), (3, 2))],
+                         ids=["read-only", "broadcast view"])
+def test_numerical_gradient_refuses_a_read_only_array_naming_it(x):
+    with pytest.raises(ValueError, match=r"numerical_gradient: x \(float64, shape \([\d, ]+\)\) "
+                                         r"is read-only; it is perturbed in place: pass x\.copy\(\)"):
+        numerical_gradient(lambda a: float(np.sum(a)), x)
+
+
 # -- gradcheck ----------------------------------------------------------------------------
 
 def test_gradcheck_passes_correct_gradients():
@@ -56,6 +95,15 @@ def test_gradcheck_passes_correct_gradients():
 def test_gradcheck_passes_integer_labels_through():
     labels = np.array([0, 2])
     assert gradcheck(lambda x, t: x[np.arange(2), t], [np.ones((2, 3)), labels])
+
+
+@pytest.mark.parametrize("check", [gradcheck, gradgradcheck])
+@pytest.mark.parametrize("inputs", [[np.array([1, 2, 3])],
+                                    [gg.tensor([1.0, 2.0], requires_grad=False)]],
+                         ids=["integer", "no grad"])
+def test_a_check_with_no_input_to_check_is_an_error_not_a_pass(check, inputs):
+    with pytest.raises(ValueError, match=r"no input requires grad: nothing to check"):
+        check(lambda t: t * 2.0, inputs)
 
 
 def test_gradcheck_names_the_input_the_index_and_both_values():

@@ -70,12 +70,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, *, fast=False,
     difference of v·fn, to ``|a − n| <= atol + rtol·|n|``. An output that does not
     require grad (``fn`` recorded nothing: a constant, or the first derivative of an
     affine function) has backprop gradient 0, checked like any other. Inputs that do
-    not require grad (integer labels, constants) are passed through unchecked.
+    not require grad (integer labels, constants) are passed through unchecked; with no
+    input left to check, ``ValueError`` (a check of nothing is no pass).
 
-    ``fast=True`` compares, per input, ⟨∂(v·fn)/∂x, u⟩ with the central difference
-    of v·fn along a few random unit directions u: two evaluations of ``fn`` per
-    direction instead of two per element. An input where they disagree is checked
-    element by element, and that check decides (``fast``).
+    ``fast=True`` compares, per input, ⟨∂(v·fn)/∂x, w⟩ with the central difference
+    of v·fn along a few random directions w, each element weighted by one over its
+    own tolerance (so one wrong element shows, however large x or its other elements
+    are: ``fast``): two evaluations of ``fn`` per direction instead of two per
+    element. An input where they disagree is checked element by element, and that
+    check decides.
 
     An element whose step x ± eps crosses a kink of any node of the graph (relu at 0,
     a tie in max or maximum: ``kinks``) is checked one-sided, or skipped where both
@@ -138,9 +141,12 @@ class _Check:
 
     def run(self, inputs):
         inputs = [_in_float64(x if isinstance(x, Tensor) else tensor(x)) for x in inputs]
+        checked = [x for x in inputs if x.requires_grad]
+        if not checked:
+            raise ValueError(f"gradcheck: no input requires grad: nothing to check (inputs "
+                             f"of dtypes {[str(x.dtype) for x in inputs]}; pass float arrays)")
         out = self.fn(*inputs)
         v = _direction(out, self.seed)
-        checked = [x for x in inputs if x.requires_grad]
         analytic = iter(_backprop(out, checked, v))  # in the order of ``checked``
         rng = np.random.default_rng(self.seed)
         for i, x in enumerate(inputs):
