@@ -145,6 +145,20 @@ def test_gradcheck_checks_low_precision_inputs_in_float64(dtype):
     assert w.dtype == dtype and x.dtype == dtype  # the caller's values are untouched
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+def test_gradcheck_of_a_tensor_fn_reads_from_outside_its_arguments(dtype):
+    """``fn`` may ignore its argument and read the tensor it closes over (a model's
+    parameter): a low-precision tensor is upcast in place for the check, so the
+    tensor fn reads is the one perturbed, and a wrong gradient is caught as in
+    float64. The tensor has its own array and dtype back afterwards."""
+    w = gg.tensor(np.array([[0.5, -1.0], [2.0, 1.5]], dtype=dtype), name="w")
+    original = w.data
+    with pytest.raises(GradcheckError, match=r"input 0 'w' \(shape \(2, 2\)\) at index \(1, 0\)"):
+        gradcheck(lambda _: WrongSquare()(w), [w])
+    assert gradcheck(lambda _: gg.tanh(w) * w, [w])
+    assert w.data is original and w.dtype == dtype
+
+
 def test_a_wrong_gradient_is_a_test_failure_not_an_error():
     """gradcheck raises an AssertionError: a test runner reports a wrong backward as a
     failed check (unittest: one failure, no error), as it reports a false ``assert``."""

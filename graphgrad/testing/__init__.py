@@ -17,12 +17,13 @@ How a failure is diagnosed, one module each: ``elementwise`` (the comparison),
 ``blame`` (each node checked on its own), ``report`` (the drawing, hypothesis notes),
 ``fast`` (random directions).
 """
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..autograd import grad
-from ..backend import get_namespace, to_numpy
+from ..backend import get_namespace, to_device, to_numpy
 from ..tensor import Tensor, tensor
 from . import blame, elementwise, evidence, fast, report
 from .numeric import numerical_gradient
@@ -91,8 +92,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, *, fast=False,
     ``report_dir`` (else ``$GRAPHGRAD_REPORT_DIR``, else a temporary directory; see
     ``report``). Only a failing check spends time on these.
 
-    The check runs in float64: float32 and float16 inputs are upcast (``fn`` gets
-    float64 copies, with the same name, ``requires_grad`` and device), as central
+    The check runs in float64: float32 and float16 inputs hold their values in
+    float64 while it runs (in place, so a tensor that ``fn`` reads from outside its
+    arguments is checked too; they have their own arrays back afterwards), as central
     differences in float32 are too coarse for these tolerances; ``check_float32``
     tests that an op keeps float32. Inputs may live on any device; the central
     differences are taken on the host.
@@ -140,7 +142,11 @@ class _Check:
     report_dir: object
 
     def run(self, inputs):
-        inputs = [_in_float64(x if isinstance(x, Tensor) else tensor(x)) for x in inputs]
+        inputs = [x if isinstance(x, Tensor) else tensor(x) for x in inputs]
+        with _in_float64(inputs):
+            return self._run(inputs)
+
+    def _run(self, inputs):
         checked = [x for x in inputs if x.requires_grad]
         if not checked:
             raise ValueError(f"gradcheck: no input requires grad: nothing to check (inputs "
@@ -202,13 +208,26 @@ def _skipped(skipped, shown=3):
             f"checked no further: {listed}{more}"]
 
 
-def _in_float64(x):
-    """Tensor ``x``, or a float64 copy of it where it holds float32 or float16."""
+@contextmanager
+def _in_float64(tensors):
+    """Inside the block, each tensor of float32 or float16 holds its values in
+    float64, in place: ``fn`` may read a tensor it closes over (a model's parameter)
+    rather than its argument, and that is the tensor perturbed. Afterwards each has
+    its own array back."""
+    upcast = {id(x): x for x in tensors if _low_precision(x)}
+    arrays = {key: x.data for key, x in upcast.items()}
+    for x in upcast.values():
+        x.data = to_device(to_numpy(x.data).astype(np.float64), x.device)
+    try:
+        yield
+    finally:
+        for key, x in upcast.items():
+            x.data = arrays[key]
+
+
+def _low_precision(x):
     xp = get_namespace(x.data)
-    if not xp.isdtype(x.dtype, "real floating") or xp.finfo(x.dtype).bits >= 64:
-        return x
-    return tensor(to_numpy(x.data).astype(np.float64), name=x.name,
-                  requires_grad=x.requires_grad, device=x.device)
+    return xp.isdtype(x.dtype, "real floating") and xp.finfo(x.dtype).bits < 64
 
 
 def _backprop(out, checked, v):
