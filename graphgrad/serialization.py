@@ -87,12 +87,16 @@ def atomic_writer(path):
     The bytes go to a new hidden file beside ``path`` (``.price.svg.<random>.tmp``),
     which is flushed, fsynced and renamed onto ``path`` when the block ends. If the
     block raises, the temporary file is removed and an existing ``path`` is left
-    untouched. The file gets the mode ``open(path, "wb")`` gives a new file: 0o666
+    untouched; if the file cannot be created (a missing folder), the error names
+    ``path``. The file gets the mode ``open(path, "wb")`` gives a new file: 0o666
     less the umask (0o644 under the usual umask 0o022).
     """
     directory, name = os.path.split(os.path.abspath(path))
     temp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
-    file = open(temp, "xb")  # "x": never write into a file that is already there
+    try:
+        file = open(temp, "xb")  # "x": never write into a file that is already there
+    except OSError as error:  # named as the caller named it, not as the hidden file
+        raise type(error)(error.errno, error.strerror, str(path)) from None
     try:
         with file:
             yield file

@@ -135,6 +135,17 @@ def test_atomic_writer_writes_all_or_nothing(tmp_path):
     assert target.read_bytes() == b"new"
 
 
+def test_a_file_that_cannot_be_created_is_named_as_the_caller_named_it(tmp_path):
+    """Not the hidden temporary file beside it: the path the caller gave."""
+    target = tmp_path / "missing" / "out.bin"
+    with pytest.raises(FileNotFoundError,
+                       match=r"No such file or directory: '.*missing/out\.bin'") as error:
+        with atomic_writer(target) as file:
+            file.write(b"data")
+    assert error.value.filename == str(target) and ".tmp" not in str(error.value)
+    assert os.listdir(tmp_path) == []
+
+
 def test_saved_file_gets_the_mode_open_gives(tmp_path, new_file_mode):
     (tmp_path / "plain").write_bytes(b"")
     save_npz(tmp_path / "params.npz", sample_params())
