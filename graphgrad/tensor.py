@@ -242,6 +242,8 @@ class Tensor:
 
     # -- numpy-like methods ----------------------------------------------------
     def reshape(self, *shape):
+        if not shape:  # as numpy: reshape() is no shape (a 0-d shape is reshape(()))
+            raise TypeError("reshape() takes exactly 1 argument (0 given)")
         return reshape(self, shape[0] if len(shape) == 1 else shape)
 
     def astype(self, dtype, copy=True):

@@ -228,3 +228,19 @@ def test_max_with_sides_of_zero_raises_or_has_a_gradient_of_the_input_shape(data
             gg.max(gg.tensor(x), axis)
     else:
         assert backprop_quietly(lambda t: gg.max(t, axis), x).shape == x.shape
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max"])
+def test_an_axis_a_value_does_not_have_raises_naming_the_node(name):
+    """numpy's AxisError (a ValueError), named by the node, for every rank, 0-d too;
+    a 0-d value reduces over axis 0 or -1 as numpy's sum and max do: to itself."""
+    reduce = getattr(gg, name)
+    for x, axis in ((np.array(3.0), 1), (np.ones(2), 1), (np.ones(2), -2), (np.ones((2, 2)), (0, 2))):
+        with pytest.raises(ValueError, match=rf"{name.capitalize()} \(.*\) on float64 "
+                           rf"{re.escape(str(x.shape))}: axis .* is out of bounds"):
+            reduce(gg.tensor(x), axis)
+    for axis in (0, -1, (0,)):
+        t = gg.tensor(3.0)
+        y = reduce(t, axis)
+        y.backward()
+        assert y.shape == () and y.item() == 3.0 and t.grad == 1.0

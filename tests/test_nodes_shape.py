@@ -323,3 +323,9 @@ def test_cast_records_its_backward_with_create_graph():
     (g,) = gg.grad(gg.sum(gg.astype(t, np.float32) ** 2), [t], create_graph=True)
     assert g.dtype == np.float64 and g.creator.op == "astype"
     np.testing.assert_allclose(g.data, 2 * X, rtol=1e-6)
+
+
+def test_reshape_method_without_a_shape_raises_as_numpy():
+    with pytest.raises(TypeError, match=r"reshape\(\) takes exactly 1 argument \(0 given\)"):
+        gg.tensor([1.0]).reshape()
+    assert gg.tensor([1.0]).reshape(()).shape == ()

@@ -5,15 +5,33 @@ sum is the output gradient broadcast back to the input's shape, and vice versa.
 """
 import math
 
+import numpy as np
+
 from ..backend import get_namespace, shape_of
 from ..node import Node
 
 
 def reduced_axes(ndim, axis):
-    """The axes a reduction over ``axis`` (None: all) removes, counted from 0."""
+    """The axes a reduction over ``axis`` (None: all) removes, counted from 0. An
+    axis out of range raises numpy's AxisError (a ValueError); a 0-d value has none
+    to remove, and takes axis 0 or -1 as numpy's sum and max do."""
     if axis is None:
         return range(ndim)
-    return [a % ndim for a in (axis if isinstance(axis, tuple) else (axis,))]
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    for a in axes:
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise _AxisError(a, ndim)
+    return [a % ndim for a in axes] if ndim else []
+
+
+_AxisError = getattr(getattr(np, "exceptions", np), "AxisError")
+
+
+def checked_axis(shape, axis):
+    """``axis`` for a reduction of a value of ``shape``, checked (``reduced_axes``);
+    None for a 0-d value, which has no axis to reduce."""
+    reduced_axes(len(shape), axis)
+    return axis if shape else None
 
 
 def kept_shape(shape, axis):
@@ -38,6 +56,7 @@ class Sum(Node):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
+        self.axis = checked_axis(shape_of(x), self.axis)
         out = get_namespace(x).sum(x, axis=self.axis, keepdims=self.keepdims)
         self.x_shape = shape_of(x)
         self.kept = kept_shape(self.x_shape, self.axis)
@@ -60,6 +79,7 @@ class Mean(Sum):
 
     def forward(self, x):
         self.x_shape = shape_of(x)
+        self.axis = checked_axis(self.x_shape, self.axis)
         self.kept = kept_shape(self.x_shape, self.axis)
         return get_namespace(x).mean(x, axis=self.axis, keepdims=self.keepdims)
 
@@ -83,6 +103,7 @@ class Max(Node):
     def forward(self, x):
         xp = get_namespace(x)
         x = xp.asarray(x)
+        self.axis = checked_axis(x.shape, self.axis)
         out = xp.max(x, axis=self.axis, keepdims=True)
         mask = xp.astype(x == out, x.dtype)
         self.share = mask / xp.sum(mask, axis=self.axis, keepdims=True)
