@@ -113,10 +113,16 @@ class Tensor:
         return self.item()
 
     def __array__(self, dtype=None, copy=None):
-        """``np.asarray(t)``: the value (on the host), nothing recorded."""
+        """``np.asarray(t)``: the value (on the host), nothing recorded. As numpy 2's
+        protocol asks, ``copy=False`` raises ValueError where a copy is needed (another
+        dtype, or a value on another device)."""
         value = self.numpy()
         if copy:
             return np.array(value, dtype=dtype, copy=True)
+        if copy is False and (value is not self._data or (
+                dtype is not None and np.dtype(dtype) != value.dtype)):
+            raise ValueError(f"Unable to avoid copy while creating an array of a tensor "
+                             f"({self.dtype} on {self.device}) as requested")
         return value if dtype is None else value.astype(dtype, copy=False)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):

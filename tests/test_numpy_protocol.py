@@ -153,6 +153,18 @@ def test_asarray_is_the_value_and_records_nothing():
     assert np.array([gg.tensor(1.0), gg.tensor(2.0)]).dtype == np.float64
 
 
+@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.0.0",
+                    reason="numpy 1.x has no copy=False that refuses")
+def test_array_copy_false_refuses_a_copy_as_numpy_does():
+    t = gg.tensor([1.0, 2.0])
+    assert np.array(t, copy=False) is t.data
+    assert np.array(t, dtype=np.float64, copy=False) is t.data
+    with pytest.raises(ValueError, match="Unable to avoid copy"):
+        np.array(t, dtype=np.float32, copy=False)
+    copied = np.array(t, copy=True)
+    assert copied is not t.data and np.array_equal(copied, t.data)
+
+
 @pytest.mark.parametrize("compare", [
     lambda t: t > 0, lambda t: 0 < t, lambda t: t >= 1, lambda t: t <= 1, lambda t: t < 0,
     lambda t: t == 1, lambda t: t != 1, lambda t: np.greater(t, 0),
