@@ -235,6 +235,15 @@ def test_functions_of_integers_compute_in_float64(tmp_path, fn):
     _, session = export_checked(tmp_path, fn, [x])
     assert_close(run(session, x + 1)["output"], fn(gg.tensor(x + 1)).data)
 
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_relu_of_integers_stays_integer(tmp_path, dtype):
+    # ONNX's Relu takes floats only: a model that ONNX Runtime refused to load was written
+    x = np.array([[-2, 0, 3]], dtype=dtype)
+    _, session = export_checked(tmp_path, gg.relu, [x])
+    out = run(session, x - 1)["output"]
+    assert out.dtype == dtype and out.tolist() == [[0, 0, 2]]
+
 # -- random expressions ------------------------------------------------------------
 
 @st.composite

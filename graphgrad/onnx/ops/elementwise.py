@@ -17,6 +17,14 @@ def unary(op_type):
     return export
 
 
+def relu(ctx, node, out):
+    """Relu(x) for floats; Max(x, 0) for integers (Relu's ONNX kernels take floats)"""
+    (x,) = ctx.operands(node, out.dtype)
+    if out.dtype.kind == "f":
+        return ctx.g.op("Relu", [x])
+    return ctx.g.op("Max", [x, ctx.g.constant(0, out.dtype)])
+
+
 def relu_mask(ctx, node):
     """[x > 0] (bool)"""
     (x,) = ctx.operands(node)
@@ -33,7 +41,7 @@ def maximum_share(ctx, node):
 
 
 EXPORTS = {
-    Exp: unary("Exp"), OverflowingExp: unary("Exp"), Log: unary("Log"), Tanh: unary("Tanh"), Relu: unary("Relu"),
+    Exp: unary("Exp"), OverflowingExp: unary("Exp"), Log: unary("Log"), Tanh: unary("Tanh"), Relu: relu,
     Maximum: binary("Max"),
 }
 SAVED = {(Relu, "mask"): relu_mask, (Maximum, "x_share"): maximum_share}
