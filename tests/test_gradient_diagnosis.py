@@ -84,6 +84,29 @@ def test_a_wrong_backward_in_a_ten_node_graph_is_named_with_its_line(tmp_path):
     assert "the other 9 nodes pass their local checks" in message
 
 
+class OneWrongElement(Node):
+    """y = x, with a backward off by 1% at one element only (the rest exact)."""
+
+    op = "id"
+
+    def forward(self, x):
+        return x
+
+    def backward(self, dout):
+        dx = dout.copy()
+        dx.flat[dx.size // 2] *= 1.01
+        return dx
+
+
+def test_one_wrong_element_of_a_large_node_is_blamed(tmp_path):
+    """A node of 1,600 elements, far above the element-wise detail: its local check
+    weighs each element by its own tolerance, as gradcheck's fast mode does, so one
+    element off by 1% is found (along unit directions it hid among the others)."""
+    x = np.random.default_rng(21).normal(size=(40, 40))
+    message = check_fails(lambda t: gg.tanh(OneWrongElement()(t)), [x], tmp_path)
+    assert "blame: node n0 OneWrongElement (id)" in message
+
+
 def test_a_wrong_fused_node_is_named(tmp_path, monkeypatch):
     right = SoftmaxWithLoss.backward
     monkeypatch.setattr(SoftmaxWithLoss, "backward",

@@ -8,7 +8,9 @@ few random unit directions u per input:
     backward:  ⟨f.backward(v)ᵢ, u⟩
     numeric:   (⟨v, f(…, xᵢ + h·u, …)⟩ − ⟨v, f(…, xᵢ − h·u, …)⟩) / 2h
 
-two evaluations of f per direction, whatever the sizes. The node runs standalone, in
+two evaluations of f per direction, whatever the sizes. Each u = w / |w| weighs every
+element by one over its own tolerance, as gradcheck's fast mode does (``fast``), so
+that one wrong element of a large input shows. The node runs standalone, in
 the layer style (``fresh(node).forward(*arrays)``, then ``.backward(dout)``), as a new
 instance with the same parameters: the recorded node's saved values stay as they are.
 Across a kink of the node the difference is taken one-sided (``kinks``).
@@ -31,11 +33,13 @@ from ..backend import device_of, get_namespace, is_array, to_device, to_numpy
 from ..node import Node, describe_operands, user_frame
 from ..recording import Tape
 from ..tensor import Tensor
+from .fast import AGREE, weighted_direction
 from .kinks import has_kinks
 from .numeric import numerical_gradient
 
 DIRECTIONS = 2  # random directions per input of a node
 DETAIL = 256  # an input of at most this many elements is also checked element-wise
+EXACT = 1e-12  # the tolerance of an element where atol + rtol·|a| is 0
 
 
 @dataclass
@@ -237,22 +241,24 @@ def _second_order(node, rng):
 
 
 def _check(f, rng, h, atol, rtol):
-    """Compare ⟨∂s, u⟩ with the difference of s along u, for a few random unit u;
-    the input fails at the first direction that disagrees."""
+    """Compare ⟨∂s, w⟩ with the difference of s along w, for a few random w that
+    weigh each element by one over its tolerance (``fast.weighted_direction``: one
+    wrong element shows however large the input); the input fails at the first
+    direction that disagrees. Reported along the unit u = w / |w|."""
     analytic = np.zeros(f.base.shape) if f.grad is None else _host(f.grad)
     if analytic.shape != f.base.shape:
         return Local(f.position, passed=False, second=f.second,
                      error=f"gradient of shape {analytic.shape} for an input of shape "
                            f"{f.base.shape}")
+    tolerance = np.maximum(atol + rtol * np.abs(analytic), EXACT)
     local = Local(f.position, second=f.second)
     for _ in range(DIRECTIONS):
-        u = rng.standard_normal(f.base.shape)
-        u /= np.linalg.norm(u) or 1.0
+        _, length, u = weighted_direction(rng, tolerance)
         numeric = _difference(f, u, h)
         if numeric is None:
             continue  # a kink on both sides along u
         local = Local(f.position, float(np.sum(analytic * u)), numeric, second=f.second)
-        if not abs(local.analytic - numeric) <= atol + rtol * abs(numeric):
+        if not length * abs(local.analytic - numeric) <= AGREE:
             local.passed = False
             local.element = _worst_element(f, analytic, h)
             return local

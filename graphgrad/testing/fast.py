@@ -28,11 +28,17 @@ def agrees(probe, analytic, rng, eps, atol, rtol):
     if not np.all(tolerance > 0):
         return False  # exact agreement asked for: element by element
     for _ in range(DIRECTIONS):
-        s = rng.uniform(0.5, 1.5, tolerance.shape) * rng.choice([-1, 1], tolerance.shape)
-        w = s / tolerance
-        length = np.linalg.norm(w) or 1.0
-        u = w / length
+        w, length, u = weighted_direction(rng, tolerance)
         slope = length * (probe(probe.along(u, eps)) - probe(probe.along(u, -eps))) / (2 * eps)
         if not abs(np.sum(analytic * w) - slope) <= AGREE:
             return False
     return True
+
+
+def weighted_direction(rng, tolerance):
+    """(w, |w|, w / |w|) for a random w = s / t: signs and sizes sᵢ = ±[0.5, 1.5],
+    each element weighed by one over its tolerance tᵢ (all > 0)."""
+    s = rng.uniform(0.5, 1.5, tolerance.shape) * rng.choice([-1, 1], tolerance.shape)
+    w = s / tolerance
+    length = float(np.linalg.norm(w)) or 1.0
+    return w, length, w / length
