@@ -312,6 +312,9 @@ class DeepConvNet(Network):
     convolution): the book's scales on 28 × 28 images of one channel. The first
     Affine takes the flattened output of the last pool, 64·4·4 on those images;
     computed here for any ``input_dim``.
+
+    As the book's, ``loss(x, t)`` is the training loss: its Dropout layers draw new
+    masks (from ``np.random``) unless ``train_flg=False``.
     """
 
     def __init__(self, input_dim=(1, 28, 28), conv_param_1=DEEP_CONV_PARAMS[0],
@@ -344,6 +347,11 @@ class DeepConvNet(Network):
             self.layers[f"Dropout{i - 6}"] = Dropout(0.5)
         self.last_layer = SoftmaxWithLoss()
         self.name_layers()
+
+    def loss(self, x, t, train_flg=True):
+        """The loss as a float (nothing recorded), in training mode unless
+        ``train_flg=False``: the book's ``loss`` runs ``predict(x, train_flg=True)``."""
+        return super().loss(x, t, train_flg)
 
 
 def _he(fan_in, shape):

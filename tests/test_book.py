@@ -251,6 +251,45 @@ def test_numerical_diff_and_gradient_descent_of_the_book():
     assert abs(book.gradient_descent(function_2, [-3.0, 4.0], lr=10.0)[0]) > 1e10  # too large
 
 
+def book_numerical_gradient(f, x):  # ch4 common/gradient.py, as printed
+    h = 1e-4
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=['multi_index'], op_flags=['readwrite'])
+    while not it.finished:
+        idx = it.multi_index
+        tmp_val = x[idx]
+        x[idx] = float(tmp_val) + h
+        fxh1 = f(x)
+        x[idx] = tmp_val - h
+        fxh2 = f(x)
+        grad[idx] = (fxh1 - fxh2) / (2*h)
+        x[idx] = tmp_val
+        it.iternext()
+    return grad
+
+
+def book_gradient_descent(f, init_x, lr=0.01, step_num=100):  # ch4, as printed
+    x = init_x
+    for i in range(step_num):
+        grad = book_numerical_gradient(f, x)
+        x -= lr * grad
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gradient_descent_steps_as_the_books_in_the_dtype_of_init_x(dtype):
+    def function_2(x):
+        return np.sum(x ** 2)
+
+    init_x = np.array([[-3.0, 4.0], [0.5, -1.5]], dtype=dtype)
+    expected = book_gradient_descent(function_2, init_x.copy(), lr=0.1, step_num=20)
+    x = book.gradient_descent(function_2, init_x, lr=0.1, step_num=20)
+    assert x.dtype == dtype
+    np.testing.assert_array_equal(x, expected)
+    np.testing.assert_array_equal(book.numerical_gradient(function_2, init_x),
+                                  book_numerical_gradient(function_2, init_x.copy()))
+
+
 def test_mul_and_add_layers_buy_apples_and_oranges():
     apple, apple_num, orange, orange_num, tax = 100, 2, 150, 3, 1.1
     mul_apple, mul_orange = book.MulLayer(), book.MulLayer()

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import graphgrad as gg
+from benchmarks import conv_step as book
 from graphgrad import autograd
 from graphgrad.datasets import load_mnist
 from graphgrad.models import DeepConvNet, MultiLayerNet, SimpleConvNet, TwoLayerNet
@@ -129,6 +130,81 @@ def test_deep_conv_net_gradient_check_on_a_tiny_input():
     differences = {key: np.abs(backprop[key] - numerical[key]).max() for key in backprop}
     assert all(diff < 1e-7 for diff in differences.values()), differences
     assert 0 < net.layers["Dropout1"].mask.sum() < net.layers["Dropout1"].mask.size
+
+
+class BookDropout:  # ch6 common/layers.py, as printed
+    def __init__(self, dropout_ratio=0.5):
+        self.dropout_ratio, self.mask = dropout_ratio, None
+
+    def forward(self, x, train_flg=True):
+        if train_flg:
+            self.mask = np.random.rand(*x.shape) > self.dropout_ratio
+            return x * self.mask
+        return x * (1.0 - self.dropout_ratio)
+
+    def backward(self, dout):
+        return dout * self.mask
+
+
+class BookDeepConvNet:
+    """ch8 deep_convnet.py as printed (its predict, loss, gradient), on the book's
+    layers, given the parameters and convolution settings."""
+
+    def __init__(self, params, convs):
+        self.params, self.layers = params, []
+        for i, conv in enumerate(convs, start=1):
+            self.layers += [book.Convolution(params[f"W{i}"], params[f"b{i}"], conv["stride"],
+                                             conv["pad"]), book.Relu()]
+            if i % 2 == 0:
+                self.layers.append(book.Pooling(pool_h=2, pool_w=2, stride=2))
+        self.layers += [book.Affine(params["W7"], params["b7"]), book.Relu(), BookDropout(0.5),
+                        book.Affine(params["W8"], params["b8"]), BookDropout(0.5)]
+        self.last_layer = book.SoftmaxWithLoss()
+
+    def predict(self, x, train_flg=False):
+        for layer in self.layers:
+            x = layer.forward(x, train_flg) if isinstance(layer, BookDropout) else layer.forward(x)
+        return x
+
+    def loss(self, x, t):
+        y = self.predict(x, train_flg=True)
+        return self.last_layer.forward(y, t)
+
+    def gradient(self, x, t):
+        self.loss(x, t)
+        dout = self.last_layer.backward(1)
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        grads = {}
+        for i, layer_idx in enumerate((0, 2, 5, 7, 10, 12, 15, 18)):
+            grads["W" + str(i + 1)] = self.layers[layer_idx].dW
+            grads["b" + str(i + 1)] = self.layers[layer_idx].db
+        return grads
+
+
+def test_deep_conv_net_loss_is_the_books_training_loss():
+    """The book's DeepConvNet.loss(x, t) runs predict(x, train_flg=True): its Dropout
+    layers draw masks from np.random, so a Trainer's printed losses, and the batches
+    it draws after them, follow the book from the same seed."""
+    convs = [{"filter_num": 2, "filter_size": 3, "pad": pad, "stride": 1}
+             for pad in (1, 1, 1, 2, 1, 1)]
+    np.random.seed(4)
+    net = DeepConvNet((1, 8, 8), *convs, hidden_size=3, output_size=4)
+    reference = BookDeepConvNet({key: value.copy() for key, value in net.params.items()}, convs)
+    x, t = np.random.rand(3, 1, 8, 8), np.array([0, 3, 1])
+    results = []
+    for model in (reference, net):
+        np.random.seed(7)
+        results.append((model.loss(x, t), np.random.rand()))  # the loss, the next draw
+    assert results[1] == pytest.approx(results[0], rel=1e-6)
+    np.random.seed(8)
+    expected = reference.gradient(x, t)
+    np.random.seed(8)
+    for key, value in net.gradient(x, t).items():
+        np.testing.assert_allclose(value, expected[key], rtol=1e-9, atol=1e-12, err_msg=key)
+    np.testing.assert_allclose(net.predict(x), reference.predict(x), rtol=1e-9)
+    assert net.loss(x, t, train_flg=False) == pytest.approx(
+        reference.last_layer.forward(reference.predict(x), t), rel=1e-6)
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])

@@ -38,9 +38,12 @@ def numerical_gradient(f, x):
 
 def gradient_descent(f, init_x, lr=0.01, step_num=100):
     """x ← x − lr · ∇f(x), ``step_num`` times from ``init_x``, with the gradient by
-    ``numerical_gradient``; returns the last x. ``init_x`` is left as it was (the
-    book's version updated it in place)."""
-    x = np.array(init_x, dtype=float)
+    ``numerical_gradient``; returns the last x, in ``init_x``'s float dtype (float32
+    stays float32, as in the book; other values become float64). ``init_x`` is left
+    as it was (the book's version updated it in place)."""
+    x = np.array(init_x)  # a copy
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(float)
     for _ in range(step_num):
         x -= lr * numerical_gradient(f, x)
     return x
