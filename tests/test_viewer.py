@@ -1,6 +1,7 @@
 """viz.html without a browser: the page's contract (ids, classes, the data it plays),
 escaping, the chain-rule step with numbers, folding big graphs, viz.show.
 tests/test_viewer_browser.py drives the same pages in headless Chromium."""
+import inspect
 import json
 import re
 import shutil
@@ -48,6 +49,26 @@ def test_every_node_class_states_a_rule_or_says_it_in_words(name):
     assert rule.gradients or rule.prose
     for symbol, expression in rule.gradients:
         assert symbol and expression and "  " not in expression
+
+
+@pytest.mark.parametrize("name", nodes.__all__)
+def test_a_rule_names_the_inputs_in_the_order_forward_takes_them(name):
+    """The viewer pairs a rule's gradients with the node's inputs by position."""
+    cls = getattr(nodes, name)
+    parameters = list(inspect.signature(cls.forward).parameters)[1:]
+    symbols = [symbol.lower() for symbol, _ in cls.rule().gradients]
+    assert symbols == parameters[:len(symbols)]
+
+
+def test_the_fused_matmul_add_step_gives_each_input_its_own_gradient():
+    x = gg.tensor(np.array([[1.0, 2.0]]), name="X")
+    w = gg.tensor(np.array([[3.0], [4.0]]), name="W")
+    b = gg.tensor(np.array([0.5]), name="b")
+    z = gg.functions.matmul_add(x, w, b)
+    z.backward()
+    assert chain_step(collect(z).nodes[0])["lines"] == [
+        "∂L/∂X = ∂L/∂Z @ Yᵀ = [[3 4]]", "∂L/∂Y = Xᵀ @ ∂L/∂Z = [[1]\n [2]]",
+        "∂L/∂B = ∂L/∂Z summed down to B's shape = [1]"]
 
 
 # -- the chain-rule step with its numbers ----------------------------------------------
