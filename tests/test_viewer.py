@@ -167,6 +167,26 @@ def test_clusters_list_what_they_hold():
     assert {"gg-n0", "gg-n3"} <= set(clusters["gg-c0"]["members"])
 
 
+def scope_used_twice_outside():
+    """z = (h + 1) · 2h with h = x · w computed in scope L: h leaves L through a
+    junction dot."""
+    x, w = gg.tensor(2.0, name="x"), gg.tensor(3.0, name="w")
+    with gg.scope("L"):
+        h = x * w
+        h.name = "h"
+    z = (h + 1) * (h * 2)
+    z.backward()
+    return z
+
+
+@needs_dot
+def test_folding_a_cluster_keeps_the_edge_of_a_tensor_that_leaves_it():
+    data = page_data(viz.html(scope_used_twice_outside()))
+    h = next(i for i, t in enumerate(data["tensors"]) if t["name"] == "h")
+    carriers = {element for element, i in data["shows"].items() if i == h}
+    assert carriers and not carriers & set(data["clusters"]["gg-c0"]["members"])
+
+
 @needs_dot
 def test_show_is_an_iframe_with_the_escaped_page(monkeypatch):
     display = pytest.importorskip("IPython.display")
