@@ -135,6 +135,21 @@ def test_steps_run_forward_then_backward_in_reverse_tape_order():
 
 
 @needs_dot
+def test_the_seed_step_says_the_seed_the_backward_was_given():
+    x = gg.tensor(np.array([1.0, 2.0]), name="x")
+    y = x * 3
+    y.name = "y"
+    y.backward(np.array([2.0, 5.0]))
+    steps = [step["text"] for step in page_data(viz.html(y))["steps"]]
+    assert steps[2] == "seed: ∂L/∂y = [2 5]; press → to go backward"
+    z = gg.tensor(2.0, name="a") * 3
+    z.backward(retain_graph=True)
+    z.backward()  # accumulates: z.grad is 2
+    steps = [step["text"] for step in page_data(viz.html(z))["steps"]]
+    assert steps[2] == "seed: ∂L/∂output = 2; press → to go backward"
+
+
+@needs_dot
 def test_without_gradients_the_page_plays_the_forward_pass_only():
     page = viz.html(apple_orange(), grads=False)
     assert 'class="gg-grad"' not in page and 'class="gg-value"' in page

@@ -3,8 +3,8 @@
 Left to right: leaf inputs are their names, operations are circles with their symbol,
 and every edge carries the tensor flowing along it: the forward value and, under it in
 red, the gradient flowing back. Each result gets an edge of its own, to its name, with
-its value and seed gradient 1. A constant operand (the 1 in ``1 + exp(-x)``) is a small
-grey number. A tensor used more than once leaves its producer through a junction dot,
+its value and its gradient (the seed: 1 by default). A constant operand (the 1 in
+``1 + exp(-x)``) is a small grey number. A tensor used more than once leaves its producer through a junction dot,
 so its one value and its one (total) gradient are written once.
 
 A scope (a composite op, a layer) is a labelled ``cluster_`` subgraph, nested like the

@@ -65,7 +65,7 @@ def timeline(drawing):
             value_at.setdefault(x, at)
         value_at[output_of(node)] = at
     if any(drawing.grad_color(out) for out in graph.outputs):
-        steps.append({"at": None, "text": "seed: ∂L/∂output = 1; press → to go backward"})
+        steps.append({"at": None, "text": f"seed: {seeds(graph.outputs)}; press → to go backward"})
         grad_at.update(dict.fromkeys(graph.outputs, len(steps) - 1))
         for count, node in enumerate(reversed(graph.nodes), start=1):
             at = step(node, "backward", count)
@@ -73,6 +73,13 @@ def timeline(drawing):
                 if drawing.grad_color(x):
                     grad_at[x] = at  # its last consumer in backward order completes it
     return steps, value_at, grad_at
+
+
+def seeds(outputs):
+    """``∂L/∂price = 1``: the gradient each output holds when the sweep starts (the
+    seed backward was given, or the seeds of several backward calls added up)."""
+    return ", ".join(f"∂L/∂{name_of(out) or 'output'} = {value(out.grad)}"
+                     for out in outputs if out.grad is not None)
 
 
 def describe_node(node, tensors):
