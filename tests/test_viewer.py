@@ -150,6 +150,23 @@ def test_the_seed_step_says_the_seed_the_backward_was_given():
 
 
 @needs_dot
+def test_the_backward_steps_are_the_nodes_the_sweep_visited():
+    x = gg.tensor(np.array([1.0, -2.0]), name="x")
+    with gg.Tape() as tape:
+        s = x * 2
+        other = gg.exp(s)  # recorded, but the loss does not use it
+        other.name = "other"
+        loss = gg.sum(s * s)
+        loss.name = "loss"
+    loss.backward()
+    data = page_data(viz.html(tape))
+    assert [step["text"] for step in data["steps"][6:]] == [
+        "backward 1/3: sum (Sum)", "backward 2/3: × (Mul)", "backward 3/3: × (Mul)"]
+    s_row = next(t for t in data["tensors"] if t["value"] == "[2 -4]")
+    assert data["steps"][s_row["at"][1]]["text"] == "backward 2/3: × (Mul)"  # s · s
+
+
+@needs_dot
 def test_without_gradients_the_page_plays_the_forward_pass_only():
     page = viz.html(apple_orange(), grads=False)
     assert 'class="gg-grad"' not in page and 'class="gg-value"' in page
