@@ -220,6 +220,22 @@ def test_folding_a_cluster_keeps_the_edge_of_a_tensor_that_leaves_it():
 
 
 @needs_dot
+def test_folding_a_cluster_keeps_a_constant_another_cluster_uses():
+    x = gg.tensor(5.0, requires_grad=False)  # unnamed, no gradient: drawn as a constant
+    with gg.scope("A"):
+        a = x * gg.tensor(2.0, name="w1")
+    with gg.scope("B"):
+        b = x * gg.tensor(3.0, name="w2")
+    z = a + b
+    z.backward()
+    page = viz.html(z)
+    constant = re.search(r'<g id="(gg-x\d+)" class="node">\s*<title>[^<]*</title>\s*'
+                         r'<text[^>]*>5</text>', page).group(1)
+    for cluster in page_data(page)["clusters"].values():
+        assert constant not in cluster["members"]
+
+
+@needs_dot
 def test_show_is_an_iframe_with_the_escaped_page(monkeypatch):
     display = pytest.importorskip("IPython.display")
     shown = []

@@ -221,8 +221,9 @@ class Drawing:
         """Edges carrying ``x`` to ``heads`` (in the clusters ``homes``); through a
         junction dot when several, in the innermost cluster holding the producer and
         every head, so that folding a cluster keeps the edge of a tensor leaving it
-        (compact drawings write the value in the node, and need neither)."""
-        tail = self.tail(x, homes[0])
+        (compact drawings write the value in the node, and need neither). A constant
+        sits in the innermost cluster holding every head, for the same reason."""
+        tail = self.tail(x, common_scope(homes))
         producer = self.made_by.get(x)
         if is_constant(x) or self.compact:
             style = CONSTANT_EDGE if is_constant(x) else FLOW if producer else {}
