@@ -147,6 +147,13 @@ def test_the_seed_step_says_the_seed_the_backward_was_given():
     z.backward()  # accumulates: z.grad is 2
     steps = [step["text"] for step in page_data(viz.html(z))["steps"]]
     assert steps[2] == "seed: ∂L/∂output = 2; press → to go backward"
+    h = gg.tensor(2.0, name="x") * 3
+    h.name = "h"
+    z = h * h
+    z.name = "z"
+    z.backward()  # h, drawn as a result too, gets its gradient from z, not a seed
+    steps = [step["text"] for step in page_data(viz.html([z, h]))["steps"]]
+    assert steps[3] == "seed: ∂L/∂z = 1; press → to go backward"
 
 
 @needs_dot

@@ -66,7 +66,7 @@ def timeline(drawing):
             value_at.setdefault(x, at)
         value_at[output_of(node)] = at
     if any(drawing.grad_color(out) for out in graph.outputs):
-        steps.append({"at": None, "text": f"seed: {seeds(graph.outputs)}; press → to go backward"})
+        steps.append({"at": None, "text": f"seed: {seeds(graph)}; press → to go backward"})
         grad_at.update(dict.fromkeys(graph.outputs, len(steps) - 1))
         swept = [node for node in reversed(graph.nodes) if drawing.grad_color(output_of(node))]
         for count, node in enumerate(swept, start=1):
@@ -77,11 +77,13 @@ def timeline(drawing):
     return steps, value_at, grad_at
 
 
-def seeds(outputs):
-    """``∂L/∂price = 1``: the gradient each output holds when the sweep starts (the
-    seed backward was given, or the seeds of several backward calls added up)."""
+def seeds(graph):
+    """``∂L/∂price = 1``: the gradient of each output no node of ``graph`` consumes,
+    which the sweep starts from (the seed backward was given, or the seeds of several
+    backward calls added up)."""
+    consumed = {x for node in graph.nodes for x in node.inputs}
     return ", ".join(f"∂L/∂{name_of(out) or 'output'} = {value(out.grad)}"
-                     for out in outputs if out.grad is not None)
+                     for out in graph.outputs if out.grad is not None and out not in consumed)
 
 
 def describe_node(node, tensors):
