@@ -174,6 +174,16 @@ def test_the_backward_steps_are_the_nodes_the_sweep_visited():
 
 
 @needs_dot
+def test_a_leaf_drawn_as_a_result_shows_its_value_by_the_end():
+    x, w = gg.tensor(2.0, name="x"), gg.tensor(5.0, name="w")
+    z = x * 3
+    z.backward()
+    data = page_data(viz.html([z, w]))
+    row = next(t for t in data["tensors"] if t["name"] == "w")
+    assert row["at"][0] is not None and row["at"][0] <= len(data["steps"]) - 1
+
+
+@needs_dot
 def test_without_gradients_the_page_plays_the_forward_pass_only():
     page = viz.html(apple_orange(), grads=False)
     assert 'class="gg-grad"' not in page and 'class="gg-value"' in page

@@ -65,6 +65,8 @@ def timeline(drawing):
         for x in node.inputs:
             value_at.setdefault(x, at)
         value_at[output_of(node)] = at
+    for out in graph.outputs:  # a leaf drawn as a result: there by the forward's end
+        value_at.setdefault(out, len(steps) - 1)
     if any(drawing.grad_color(out) for out in graph.outputs):
         steps.append({"at": None, "text": f"seed: {seeds(graph)}; press → to go backward"})
         grad_at.update(dict.fromkeys(graph.outputs, len(steps) - 1))
