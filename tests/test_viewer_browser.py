@@ -150,6 +150,13 @@ def test_a_collapsed_cluster_still_shows_what_leaves_it(open_page):
     find(browser, "g.cluster > text").click()
     assert visible(browser, "g.node[data-op]") == ["+", "×", "×"]
     assert "h = 6" in visible(browser, ".gg-value") and "26" in visible(browser, ".gg-grad")
+    count, cluster = browser.execute_script(  # over no value: inside the folded box
+        "const c = document.querySelector('g.cluster'), t = c.querySelector('.gg-fold-count');"
+        "return [t.textContent, [t.getBBox(), c.querySelector('path, polygon').getBBox()]"
+        ".map(b => [b.x, b.x + b.width])];")
+    assert count == "1 op folded"
+    (left, right), (box_left, box_right) = cluster
+    assert box_left <= left and right <= box_right
 
 
 def test_names_are_text_in_the_page_and_found_by_name(open_page):
