@@ -1,6 +1,7 @@
 """viz.html without a browser: the page's contract (ids, classes, the data it plays),
 escaping, the chain-rule step with numbers, folding big graphs, viz.show.
 tests/test_viewer_browser.py drives the same pages in headless Chromium."""
+import inspect
 import json
 import re
 import shutil
@@ -48,6 +49,26 @@ def test_every_node_class_states_a_rule_or_says_it_in_words(name):
     assert rule.gradients or rule.prose
     for symbol, expression in rule.gradients:
         assert symbol and expression and "  " not in expression
+
+
+@pytest.mark.parametrize("name", nodes.__all__)
+def test_a_rule_names_the_inputs_in_the_order_forward_takes_them(name):
+    """The viewer pairs a rule's gradients with the node's inputs by position."""
+    cls = getattr(nodes, name)
+    parameters = list(inspect.signature(cls.forward).parameters)[1:]
+    symbols = [symbol.lower() for symbol, _ in cls.rule().gradients]
+    assert symbols == parameters[:len(symbols)]
+
+
+def test_the_fused_matmul_add_step_gives_each_input_its_own_gradient():
+    x = gg.tensor(np.array([[1.0, 2.0]]), name="X")
+    w = gg.tensor(np.array([[3.0], [4.0]]), name="W")
+    b = gg.tensor(np.array([0.5]), name="b")
+    z = gg.functions.matmul_add(x, w, b)
+    z.backward()
+    assert chain_step(collect(z).nodes[0])["lines"] == [
+        "∂L/∂X = ∂L/∂Z @ Yᵀ = [[3 4]]", "∂L/∂Y = Xᵀ @ ∂L/∂Z = [[1]\n [2]]",
+        "∂L/∂B = ∂L/∂Z summed down to B's shape = [1]"]
 
 
 # -- the chain-rule step with its numbers ----------------------------------------------
@@ -114,6 +135,55 @@ def test_steps_run_forward_then_backward_in_reverse_tape_order():
 
 
 @needs_dot
+def test_the_seed_step_says_the_seed_the_backward_was_given():
+    x = gg.tensor(np.array([1.0, 2.0]), name="x")
+    y = x * 3
+    y.name = "y"
+    y.backward(np.array([2.0, 5.0]))
+    steps = [step["text"] for step in page_data(viz.html(y))["steps"]]
+    assert steps[2] == "seed: ∂L/∂y = [2 5]; press → to go backward"
+    z = gg.tensor(2.0, name="a") * 3
+    z.backward(retain_graph=True)
+    z.backward()  # accumulates: z.grad is 2
+    steps = [step["text"] for step in page_data(viz.html(z))["steps"]]
+    assert steps[2] == "seed: ∂L/∂output = 2; press → to go backward"
+    h = gg.tensor(2.0, name="x") * 3
+    h.name = "h"
+    z = h * h
+    z.name = "z"
+    z.backward()  # h, drawn as a result too, gets its gradient from z, not a seed
+    steps = [step["text"] for step in page_data(viz.html([z, h]))["steps"]]
+    assert steps[3] == "seed: ∂L/∂z = 1; press → to go backward"
+
+
+@needs_dot
+def test_the_backward_steps_are_the_nodes_the_sweep_visited():
+    x = gg.tensor(np.array([1.0, -2.0]), name="x")
+    with gg.Tape() as tape:
+        s = x * 2
+        other = gg.exp(s)  # recorded, but the loss does not use it
+        other.name = "other"
+        loss = gg.sum(s * s)
+        loss.name = "loss"
+    loss.backward()
+    data = page_data(viz.html(tape))
+    assert [step["text"] for step in data["steps"][6:]] == [
+        "backward 1/3: sum (Sum)", "backward 2/3: × (Mul)", "backward 3/3: × (Mul)"]
+    s_row = next(t for t in data["tensors"] if t["value"] == "[2 -4]")
+    assert data["steps"][s_row["at"][1]]["text"] == "backward 2/3: × (Mul)"  # s · s
+
+
+@needs_dot
+def test_a_leaf_drawn_as_a_result_shows_its_value_by_the_end():
+    x, w = gg.tensor(2.0, name="x"), gg.tensor(5.0, name="w")
+    z = x * 3
+    z.backward()
+    data = page_data(viz.html([z, w]))
+    row = next(t for t in data["tensors"] if t["name"] == "w")
+    assert row["at"][0] is not None and row["at"][0] <= len(data["steps"]) - 1
+
+
+@needs_dot
 def test_without_gradients_the_page_plays_the_forward_pass_only():
     page = viz.html(apple_orange(), grads=False)
     assert 'class="gg-grad"' not in page and 'class="gg-value"' in page
@@ -144,6 +214,42 @@ def test_clusters_list_what_they_hold():
     clusters = page_data(viz.html(y))["clusters"]
     assert list(clusters) == ["gg-c0"] and clusters["gg-c0"]["ops"] == 4
     assert {"gg-n0", "gg-n3"} <= set(clusters["gg-c0"]["members"])
+
+
+def scope_used_twice_outside():
+    """z = (h + 1) · 2h with h = x · w computed in scope L: h leaves L through a
+    junction dot."""
+    x, w = gg.tensor(2.0, name="x"), gg.tensor(3.0, name="w")
+    with gg.scope("L"):
+        h = x * w
+        h.name = "h"
+    z = (h + 1) * (h * 2)
+    z.backward()
+    return z
+
+
+@needs_dot
+def test_folding_a_cluster_keeps_the_edge_of_a_tensor_that_leaves_it():
+    data = page_data(viz.html(scope_used_twice_outside()))
+    h = next(i for i, t in enumerate(data["tensors"]) if t["name"] == "h")
+    carriers = {element for element, i in data["shows"].items() if i == h}
+    assert carriers and not carriers & set(data["clusters"]["gg-c0"]["members"])
+
+
+@needs_dot
+def test_folding_a_cluster_keeps_a_constant_another_cluster_uses():
+    x = gg.tensor(5.0, requires_grad=False)  # unnamed, no gradient: drawn as a constant
+    with gg.scope("A"):
+        a = x * gg.tensor(2.0, name="w1")
+    with gg.scope("B"):
+        b = x * gg.tensor(3.0, name="w2")
+    z = a + b
+    z.backward()
+    page = viz.html(z)
+    constant = re.search(r'<g id="(gg-x\d+)" class="node">\s*<title>[^<]*</title>\s*'
+                         r'<text[^>]*>5</text>', page).group(1)
+    for cluster in page_data(page)["clusters"].values():
+        assert constant not in cluster["members"]
 
 
 @needs_dot

@@ -15,7 +15,7 @@ import graphgrad as gg
 import viz
 from graphgrad.cli import demo
 
-from test_viewer import NASTY, scalar_chain
+from test_viewer import NASTY, scalar_chain, scope_used_twice_outside
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="needs graphviz's dot")
 WINDOW = "1400,800"
@@ -142,6 +142,21 @@ def test_a_cluster_collapses_and_expands(open_page):
     assert "4 ops folded" in find(browser, ".gg-fold-count").text
     label.click()
     assert len(visible(browser, "g.node[data-op]")) == 5
+
+
+def test_a_collapsed_cluster_still_shows_what_leaves_it(open_page):
+    browser = open_page(scope_used_twice_outside())
+    press(browser, "END")
+    find(browser, "g.cluster > text").click()
+    assert visible(browser, "g.node[data-op]") == ["+", "×", "×"]
+    assert "h = 6" in visible(browser, ".gg-value") and "26" in visible(browser, ".gg-grad")
+    count, cluster = browser.execute_script(  # over no value: inside the folded box
+        "const c = document.querySelector('g.cluster'), t = c.querySelector('.gg-fold-count');"
+        "return [t.textContent, [t.getBBox(), c.querySelector('path, polygon').getBBox()]"
+        ".map(b => [b.x, b.x + b.width])];")
+    assert count == "1 op folded"
+    (left, right), (box_left, box_right) = cluster
+    assert box_left <= left and right <= box_right
 
 
 def test_names_are_text_in_the_page_and_found_by_name(open_page):

@@ -3,8 +3,8 @@
 Left to right: leaf inputs are their names, operations are circles with their symbol,
 and every edge carries the tensor flowing along it: the forward value and, under it in
 red, the gradient flowing back. Each result gets an edge of its own, to its name, with
-its value and seed gradient 1. A constant operand (the 1 in ``1 + exp(-x)``) is a small
-grey number. A tensor used more than once leaves its producer through a junction dot,
+its value and its gradient (the seed: 1 by default). A constant operand (the 1 in
+``1 + exp(-x)``) is a small grey number. A tensor used more than once leaves its producer through a junction dot,
 so its one value and its one (total) gradient are written once.
 
 A scope (a composite op, a layer) is a labelled ``cluster_`` subgraph, nested like the
@@ -182,7 +182,7 @@ class Drawing:
 
     def add_edges(self):
         uses = defaultdict(list)  # tensor -> ids its edges go to, in order
-        home = {}  # tensor -> cluster of its first consumer (where a constant sits)
+        homes = defaultdict(list)  # tensor -> the cluster of each of those (None: top)
         for node in self.graph.nodes:
             head = self.head(node)
             boxed = self.group(node) is not None
@@ -192,12 +192,13 @@ class Drawing:
                     self.notes[x, head] = notes[position]
                 if self.crosses(x, node) and not (boxed and head in uses.get(x, ())):
                     uses[x].append(head)  # into a box: one edge per tensor
-                    home.setdefault(x, self.cluster(node))
+                    homes[x].append(None if boxed else self.cluster(node))
         for i, out in enumerate(self.graph.outputs):
             self.place(None, f"out{i}", LEAF | {"label": html_label(escape(name_of(out) or ""))})
             uses[out].append(f"out{i}")
+            homes[out].append(None)
         for x, heads in uses.items():
-            self.connect(x, heads, home.get(x))
+            self.connect(x, heads, homes[x])
 
     def tail(self, x, home):
         """The id edges of ``x`` start from: its producer, or a new leaf or constant."""
@@ -216,10 +217,13 @@ class Drawing:
             self.place(None, name, LEAF | {"label": html_label(escape(text))})
         return name
 
-    def connect(self, x, heads, home):
-        """Edges carrying ``x`` to ``heads``; through a junction dot when several
-        (compact drawings write the value in the node, and need neither)."""
-        tail = self.tail(x, home)
+    def connect(self, x, heads, homes):
+        """Edges carrying ``x`` to ``heads`` (in the clusters ``homes``); through a
+        junction dot when several, in the innermost cluster holding the producer and
+        every head, so that folding a cluster keeps the edge of a tensor leaving it
+        (compact drawings write the value in the node, and need neither). A constant
+        sits in the innermost cluster holding every head, for the same reason."""
+        tail = self.tail(x, common_scope(homes))
         producer = self.made_by.get(x)
         if is_constant(x) or self.compact:
             style = CONSTANT_EDGE if is_constant(x) else FLOW if producer else {}
@@ -232,7 +236,8 @@ class Drawing:
             self.add_edge(tail, heads[0], label, x)
             return
         junction = f"j{next(self.counter)}"
-        self.place(None if producer is None else self.cluster(producer), junction, JUNCTION)
+        start = None if producer is None else self.cluster(producer)
+        self.place(common_scope([start, *homes]), junction, JUNCTION)
         label = {"label": edge_label(x, self.grad_color(x), name)}
         self.add_edge(tail, junction, label | {"arrowhead": "none"}, x)
         self.edges.extend((junction, head, self.note_label(x, head)) for head in heads)
@@ -298,6 +303,16 @@ def inner_leaves(nodes, folds):
             if x.creator is None:
                 boxes[x].add(folds.get(node))
     return {x for x, where in boxes.items() if len(where) == 1 and None not in where}
+
+
+def common_scope(scopes):
+    """The innermost scope holding each of ``scopes`` (None, the top level, holds all)."""
+    common = None
+    for level in zip(*[() if s is None else s.path() for s in scopes]):
+        if any(s is not level[0] for s in level):
+            break
+        common = level[0]
+    return common
 
 
 def scope_ids(nodes):

@@ -2,9 +2,10 @@
 
 * ``steps``: step 0 shows no value; then one step per drawn operation in recording
   order (its output's value appears, and the values it reads), then the seeds'
-  gradients, then one step per operation in reverse recording order (the backward
-  sweep: an input's gradient appears once its last consumer there is done, as in
-  ``viz.animate``). Consecutive operations folded into one box share a step.
+  gradients, then one step per operation in reverse recording order whose output
+  holds a gradient (the backward sweep visits those: a Tape may hold others; an
+  input's gradient appears once its last consumer there is done). Consecutive
+  operations folded into one box share a step.
 * ``tensors``: name, shape, dtype, value and gradient as text (small arrays in full,
   large ones as their shape and a summary), and the steps that reveal them.
 * ``shows``: SVG id of each label writing a tensor -> the tensor's index.
@@ -51,28 +52,40 @@ def timeline(drawing):
     steps = [{"at": None, "text": "start: press → to run the forward pass"}]
     value_at, grad_at = {}, {}
 
-    def step(node, phase, count):
+    def step(node, phase, count, total):
         head = "gg-" + drawing.head(node)
         box = drawing.boxes.get(head[3:])
         if head != steps[-1]["at"] or box is None:
             what = f"{node.op} ({node.name})" if box is None else describe_box(box)["box"]
-            steps.append({"at": head, "text": f"{phase} {count:,}/{len(graph.nodes):,}: {what}"})
+            steps.append({"at": head, "text": f"{phase} {count:,}/{total:,}: {what}"})
         return len(steps) - 1
 
     for count, node in enumerate(graph.nodes, start=1):
-        at = step(node, "forward", count)
+        at = step(node, "forward", count, len(graph.nodes))
         for x in node.inputs:
             value_at.setdefault(x, at)
         value_at[output_of(node)] = at
+    for out in graph.outputs:  # a leaf drawn as a result: there by the forward's end
+        value_at.setdefault(out, len(steps) - 1)
     if any(drawing.grad_color(out) for out in graph.outputs):
-        steps.append({"at": None, "text": "seed: ∂L/∂output = 1; press → to go backward"})
+        steps.append({"at": None, "text": f"seed: {seeds(graph)}; press → to go backward"})
         grad_at.update(dict.fromkeys(graph.outputs, len(steps) - 1))
-        for count, node in enumerate(reversed(graph.nodes), start=1):
-            at = step(node, "backward", count)
+        swept = [node for node in reversed(graph.nodes) if drawing.grad_color(output_of(node))]
+        for count, node in enumerate(swept, start=1):
+            at = step(node, "backward", count, len(swept))
             for x in node.inputs:
                 if drawing.grad_color(x):
                     grad_at[x] = at  # its last consumer in backward order completes it
     return steps, value_at, grad_at
+
+
+def seeds(graph):
+    """``∂L/∂price = 1``: the gradient of each output no node of ``graph`` consumes,
+    which the sweep starts from (the seed backward was given, or the seeds of several
+    backward calls added up)."""
+    consumed = {x for node in graph.nodes for x in node.inputs}
+    return ", ".join(f"∂L/∂{name_of(out) or 'output'} = {value(out.grad)}"
+                     for out in graph.outputs if out.grad is not None and out not in consumed)
 
 
 def describe_node(node, tensors):

@@ -65,11 +65,13 @@ class Dot(MatMul):
 
 
 class MatMulAdd(MatMul):
-    """Z = X @ Y + B, B broadcast onto the product (never beyond it): the bias added
-    into the product's own new array, so the result is one array, not two (the
-    output of a convolution, the largest array of its step). A B of another dtype
-    (or a number) is added the plain way, with numpy's promotion.
-    ∂L/∂X and ∂L/∂Y as for MatMul;  ∂L/∂B = ∂L/∂Z summed down to B's shape."""
+    """Z = X @ Y + B, B broadcast onto the product (never beyond it);
+    ∂L/∂X = ∂L/∂Z @ Yᵀ,  ∂L/∂Y = Xᵀ @ ∂L/∂Z,  ∂L/∂B = ∂L/∂Z summed down to B's shape.
+
+    The bias is added into the product's own new array, so the result is one array,
+    not two (the output of a convolution, the largest array of its step). A B of
+    another dtype (or a number) is added the plain way, with numpy's promotion.
+    """
 
     __slots__ = ("b_shape",)
     op = "@+"

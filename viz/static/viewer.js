@@ -170,10 +170,19 @@
       text.setAttribute("y", String(box.y + box.height / 2 + 10));
       text.setAttribute("text-anchor", "middle");
       text.setAttribute("class", "gg-fold-count");
-      text.textContent = cluster.ops + " ops folded: click the name to expand";
+      text.textContent = cluster.ops + (cluster.ops === 1 ? " op" : " ops") + " folded";
       group.appendChild(text);
+      fitInside(text, box);
     }
     render();
+  }
+
+  // Shrink ``text`` until it fits inside ``box`` (a folded cluster's outline), so that
+  // it covers none of the values on the edges around it.
+  function fitInside(text, box) {
+    const width = text.getBBox().width, room = box.width - 8;
+    const size = parseFloat(getComputedStyle(text).fontSize);
+    if (width > room) text.style.fontSize = (size * room / width) + "px";
   }
 
   // -- pan and zoom -----------------------------------------------------------------
