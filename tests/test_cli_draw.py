@@ -1,4 +1,5 @@
 """graphgrad draw FILE.py: which result it draws, its options, its errors."""
+import re
 import shutil
 import subprocess
 import sys
@@ -186,6 +187,18 @@ def test_draws_the_viewer_page_by_suffix(tmp_path, capsys):
     page = output.read_text()
     assert page.startswith("<!DOCTYPE html>") and 'data-op="×"' in page
     assert str(output) in capsys.readouterr().out
+
+
+@needs_dot
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_the_viewer_page_follows_rankdir(tmp_path, rankdir):
+    """The page's drawing flows as ``--rankdir`` says (it was always left to right)."""
+    output = tmp_path / "price.html"
+    assert main(["draw", str(script(tmp_path, APPLE)), "-o", str(output),
+                 "--rankdir", rankdir]) == 0
+    width, height = map(float, re.search(r'<svg [^>]*width="([\d.]+)pt" height="([\d.]+)pt"',
+                                         output.read_text()).groups())
+    assert (width > height) == (rankdir == "LR")
 
 
 @needs_dot

@@ -34,13 +34,14 @@ ET.register_namespace("", SVG_NS)
 ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
 
 
-def html(target, path=None, *, grads=True, expand=True):
+def html(target, path=None, *, grads=True, expand=True, rankdir="LR"):
     """The viewer page of ``target`` (what ``viz.draw`` takes): written to ``path``
-    (returned as a Path), or returned as text when ``path`` is None."""
+    (returned as a Path), or returned as text when ``path`` is None. ``rankdir`` is
+    the flow's direction, as in ``viz.draw``."""
     graph = collect(target)
     drawing = Drawing(graph, gradient_color(grads), expand=expand, ids=True)
     data = playback(drawing)
-    svg = mark(pipe(drawing.digraph("LR"), "svg"), drawing, data)
+    svg = mark(pipe(drawing.digraph(rankdir), "svg"), drawing, data)
     page = PAGE.format(
         title=html_text.escape(title(graph)), css=(STATIC / "viewer.css").read_text(),
         svg=svg, unfolds=unfolds(drawing, grads), data=script_json(data),
@@ -53,12 +54,12 @@ def html(target, path=None, *, grads=True, expand=True):
     return path
 
 
-def show(target, *, grads=True, expand=True):
+def show(target, *, grads=True, expand=True, rankdir="LR"):
     """Display the viewer of ``target`` inline in Jupyter (an iframe whose ``srcdoc``
     holds the escaped page), and return the IPython HTML object."""
     from IPython.display import HTML, display
 
-    page = html(target, grads=grads, expand=expand)
+    page = html(target, grads=grads, expand=expand, rankdir=rankdir)
     frame = HTML(f'<div><iframe srcdoc="{html_text.escape(page, quote=True)}" '
                  f'style="width: 100%; height: {IFRAME_HEIGHT}px; border: 1px solid #ccc" '
                  f'title="graphgrad backprop viewer"></iframe></div>')  # a div: IPython

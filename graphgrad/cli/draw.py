@@ -48,10 +48,11 @@ def run(args):
     def draw():
         output, format = output_and_format(args)
         target = find_target(args.file)
-        options = {"grads": not args.no_grads, "expand": not args.collapse}
+        options = {"grads": not args.no_grads, "expand": not args.collapse,
+                   "rankdir": args.rankdir}
         if format == "html":
             return viz.html(target, output, **options)
-        return viz.render(viz.draw(target, rankdir=args.rankdir, **options), output, format)
+        return viz.render(viz.draw(target, **options), output, format)
 
     return reported("draw", args.file, draw, failures=(viz.DotNotFoundError,))
 
