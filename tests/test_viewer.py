@@ -187,7 +187,11 @@ def test_a_leaf_drawn_as_a_result_shows_its_value_by_the_end():
 def test_without_gradients_the_page_plays_the_forward_pass_only():
     page = viz.html(apple_orange(), grads=False)
     assert 'class="gg-grad"' not in page and 'class="gg-value"' in page
-    assert [s["text"] for s in page_data(page)["steps"]][-1].startswith("forward 4/4")
+    data = page_data(page)
+    assert [s["text"] for s in data["steps"]][-1].startswith("forward 4/4")
+    # nor in the side panel: no gradient, each chain rule without numbers
+    assert all(row["grad"] is None for row in data["tensors"])
+    assert data["nodes"]["gg-n0"]["lines"] == ["∂L/∂x = ∂L/∂z · y", "∂L/∂y = ∂L/∂z · x"]
     fresh = gg.tensor(2.0, name="a") * 3  # no backward yet
     assert len(page_data(viz.html(fresh))["steps"]) == 2
 

@@ -21,22 +21,24 @@ _PLAIN = re.compile(r"[\s·/−+()\[\]<>^²\d.]*")  # what an expression may hol
 _FUNCTIONS = re.compile(r"\b(exp|log|tanh|e)\b")
 
 
-def chain_step(node):
+def chain_step(node, grads=True):
     """``{"forward": "z = x · y", "lines": [...], "prose": ""}``: for each input that
     takes a gradient, the line ``∂L/∂x = ∂L/∂z · y = 1.1 × 2 = 2.2`` (numbers only
     where every value in it is a scalar; the result wherever it can be computed;
-    a part equal to the one before it is written once)."""
+    a part equal to the one before it is written once). ``grads=False``: the rule
+    alone, ``∂L/∂x = ∂L/∂z · y``, as before any backward pass."""
     rule = type(node).rule()
     out = output_of(node)
-    terms = local_gradients(node, out.grad)
-    symbols = {rule.seed: out.grad, rule.output: out.data}
+    grad = out.grad if grads else None
+    terms = local_gradients(node, grad)
+    symbols = {rule.seed: grad, rule.output: out.data}
     symbols.update((symbol, x.data) for (symbol, _), x in zip(rule.gradients, node.inputs))
     lines = []
     for i, ((symbol, expression), x) in enumerate(zip(rule.gradients, node.inputs)):
         if not x.requires_grad:
             continue  # a constant operand: no gradient flows to it
         parts = [f"∂L/∂{symbol}", expression]
-        if out.grad is not None:
+        if grad is not None:
             parts.append(substitute(expression, symbols))
         if terms is not None and i < len(terms) and terms[i] is not None:
             parts.append(value(terms[i]))

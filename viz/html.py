@@ -40,7 +40,7 @@ def html(target, path=None, *, grads=True, expand=True, rankdir="LR"):
     the flow's direction, as in ``viz.draw``."""
     graph = collect(target)
     drawing = Drawing(graph, gradient_color(grads), expand=expand, ids=True)
-    data = playback(drawing)
+    data = playback(drawing, grads)
     svg = mark(pipe(drawing.digraph(rankdir), "svg"), drawing, data)
     page = PAGE.format(
         title=html_text.escape(title(graph)), css=(STATIC / "viewer.css").read_text(),

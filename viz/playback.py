@@ -27,15 +27,17 @@ from .labels import number, value
 FULL = 64  # arrays of at most this many elements are written out in full
 
 
-def playback(drawing):
-    """The dict ``viz.html`` embeds in the page for ``drawing`` (built with ids)."""
-    tensors = _Tensors()
+def playback(drawing, grads=True):
+    """The dict ``viz.html`` embeds in the page for ``drawing`` (built with ids).
+    ``grads=False`` (a page of the forward pass): no gradient anywhere, the side
+    panel's included, and each node's chain rule without numbers."""
+    tensors = _Tensors(grads)
     steps, value_at, grad_at = timeline(drawing)
     nodes = {}
     for node in drawing.graph.nodes:
         head = "gg-" + drawing.head(node)
         if head.startswith("gg-n"):
-            nodes[head] = describe_node(node, tensors)
+            nodes[head] = describe_node(node, tensors, grads)
         elif head not in nodes:
             nodes[head] = describe_box(drawing.boxes[head[3:]])
     shows = {element: tensors.index(t) for element, t in drawing.shows.items()}
@@ -88,8 +90,9 @@ def seeds(graph):
                      for out in graph.outputs if out.grad is not None and out not in consumed)
 
 
-def describe_node(node, tensors):
-    """What the side panel shows of an operation."""
+def describe_node(node, tensors, grads=True):
+    """What the side panel shows of an operation (its chain-rule step with numbers
+    where the page shows gradients, else the rule alone)."""
     rule = type(node).rule()
     symbols = [symbol for symbol, _ in rule.gradients]
     return {
@@ -98,7 +101,7 @@ def describe_node(node, tensors):
         "inputs": [[symbols[i] if i < len(symbols) else "", tensors.index(x)]
                    for i, x in enumerate(node.inputs)],
         "output": [rule.output, tensors.index(output_of(node))],
-        **chain_step(node),
+        **chain_step(node, grads),
     }
 
 
@@ -135,24 +138,26 @@ def clusters(drawing):
 
 
 class _Tensors:
-    """The tensors the page describes, numbered as first met."""
+    """The tensors the page describes, numbered as first met (with their gradients
+    where ``grads``)."""
 
-    def __init__(self):
-        self.indices, self.rows = {}, []
+    def __init__(self, grads=True):
+        self.indices, self.rows, self.grads = {}, [], grads
 
     def index(self, tensor):
         if tensor not in self.indices:
             self.indices[tensor] = len(self.rows)
-            self.rows.append(describe_tensor(tensor))
+            self.rows.append(describe_tensor(tensor, self.grads))
         return self.indices[tensor]
 
 
-def describe_tensor(tensor):
-    """Name, shape, dtype, value and gradient of a tensor, as text."""
+def describe_tensor(tensor, grads=True):
+    """Name, shape, dtype, value and gradient (where ``grads``) of a tensor, as text."""
     data = np.asarray(to_numpy(tensor.data))
+    grad = tensor.grad if grads else None
     return {"name": name_of(tensor) or "", "shape": "×".join(map(str, data.shape)) or "scalar",
             "dtype": str(data.dtype), "value": full(data),
-            "grad": None if tensor.grad is None else full(np.asarray(to_numpy(tensor.grad)))}
+            "grad": None if grad is None else full(np.asarray(to_numpy(grad)))}
 
 
 def full(array):
