@@ -104,6 +104,17 @@ def test_larger_arrays_are_summarised_saying_what_the_summary_shows():
     assert len(value(np.random.default_rng(0).normal(size=(1000, 1000)))) < 40
 
 
+def test_a_summary_gives_the_finite_range_and_counts_what_is_not_finite():
+    """NaN made the summary "min nan, max nan", hiding the values beside it."""
+    a = np.arange(-3.0, 12.0)
+    a[[2, 5]] = np.nan
+    a[7] = np.inf
+    assert value(a) == "15, min -3, max 11, 2 NaN, 1 inf"
+    assert value(np.full(20, np.nan)) == "20, 20 NaN"
+    assert value(np.array([np.inf] * 13 + [-np.inf])) == "14, 14 inf"
+    assert value(np.arange(13) % 2 == 0) == "13, min 0, max 1"  # booleans: no isnan
+
+
 def test_a_matrix_label_breaks_its_rows_into_lines():
     w = gg.tensor(np.array([[1.0, 2], [3, 4]]), name="w")
     y = gg.sum(w * 2)

@@ -31,12 +31,20 @@ def number(x):
 def value(data):
     """A tensor value in a few characters: ``715``; up to ``IN_FULL`` elements in
     full, a matrix one row per line (``[[1 2]`` over `` [3 4]]``); beyond, what the
-    summary shows, said: ``4×3, min -0.52, max 1.3``."""
+    summary shows, said: ``4×3, min -0.52, max 1.3``, the range of the finite
+    elements, and how many are NaN or infinite (``, 2 NaN, 1 inf``)."""
     a = np.asarray(to_numpy(data))  # a copy from the GPU, for a tensor on one
     if a.size <= IN_FULL:
         return _nested(a)
-    shape = "×".join(str(n) for n in a.shape)
-    return f"{shape}, min {number(a.min())}, max {number(a.max())}"
+    parts = ["×".join(str(n) for n in a.shape)]
+    finite = a[np.isfinite(a)] if a.dtype.kind in "fc" else a
+    if finite.size:
+        parts += [f"min {number(finite.min())}", f"max {number(finite.max())}"]
+    if a.dtype.kind in "fc":
+        nan = int(np.isnan(a).sum())
+        inf = a.size - finite.size - nan
+        parts += [f"{nan} NaN"] * bool(nan) + [f"{inf} inf"] * bool(inf)
+    return ", ".join(parts)
 
 
 def _nested(a, indent=""):
