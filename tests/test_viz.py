@@ -396,6 +396,23 @@ def test_animate_reveals_gradients_in_backward_order(tmp_path):
 
 
 @needs_dot
+def test_animate_plays_only_the_nodes_the_backward_sweep_visited(tmp_path):
+    """A Tape may hold a node the loss does not use (``exp(s)`` here): the sweep never
+    visits it, so it gets no frame, and the frame count is the swept nodes + 2."""
+    x = gg.tensor(2.0, name="x")
+    with gg.Tape() as tape:
+        s = x * 3
+        gg.exp(s)  # recorded, but not part of the loss
+        loss = s * s
+    loss.backward()
+    paths = viz.animate(tape, tmp_path)
+    assert len(paths) == 2 + 2
+    current = [re.findall(r'<g [^>]*class="node"[^>]*>(?:(?!</g>).)*#ffe066(?:(?!</g>).)*'
+                          r'<text[^>]*>([^<]*)</text>', p.read_text(), re.S) for p in paths]
+    assert current == [[], [], ["×"], ["×"]]
+
+
+@needs_dot
 def test_animate_png_and_gif(tmp_path):
     from PIL import Image
     paths = viz.animate(sigmoid_graph(), tmp_path, format="gif")

@@ -10,7 +10,7 @@ from graphgrad.serialization import atomic_writer
 
 from .build import build
 from .files import pipe
-from .graph import collect
+from .graph import collect, output_of
 
 FORMATS = ("svg", "png", "gif")
 GIF_FRAME_MS = 900
@@ -20,16 +20,17 @@ def animate(target, directory, format="svg"):
     """Write ``frame_000.svg``, ``frame_001.svg``, ... into ``directory``; return the paths.
 
     Frame 0 shows the forward values only; frame 1 adds the seed gradient on each
-    output's edge; then each node in backward order gets a frame of its own, filled in
-    yellow, in which the gradients of its inputs appear as soon as they are complete
-    (a tensor used twice: once both of its consumers are done). A graph of n nodes
-    has n + 2 frames. ``format`` is "svg", "png", or "gif": PNG frames plus
+    output's edge; then each node the backward sweep visited (its output holds a
+    gradient), in backward order, gets a frame of its own, filled in yellow, in which
+    the gradients of its inputs appear as soon as they are complete (a tensor used
+    twice: once both of its consumers are done). n such nodes make n + 2 frames; a
+    node of a Tape that the loss does not use gets none. ``format`` is "svg", "png", or "gif": PNG frames plus
     ``backprop.gif`` (needs Pillow). ``target`` is what ``viz.draw`` takes.
     """
     if format not in FORMATS:
         raise ValueError(f"viz.animate: format {format!r} is not one of {', '.join(FORMATS)}")
     graph = collect(target)
-    if any(out.grad is None for out in graph.outputs):
+    if all(out.grad is None for out in graph.outputs):
         raise ValueError("viz.animate shows the gradients of a backward already run: "
                          "call backward() on the output first")
     directory = Path(directory)
@@ -49,9 +50,9 @@ def animate(target, directory, format="svg"):
 def frames(graph):
     """The Digraph of every frame. A gradient not shown yet is drawn transparent, so
     it keeps its place and the layout stays the same from frame to frame."""
-    appears = appearance(graph)
-    backward_order = graph.nodes[::-1]
-    for frame in range(len(graph.nodes) + 2):
+    backward_order = swept(graph)
+    appears = appearance(graph, backward_order)
+    for frame in range(len(backward_order) + 2):
         def grad_color(tensor, frame=frame):
             if tensor.grad is None:
                 return None
@@ -61,10 +62,16 @@ def frames(graph):
         yield build(graph, grad_color, highlight=current)
 
 
-def appearance(graph):
+def swept(graph):
+    """The nodes the backward sweep visited, in its order: those whose output holds a
+    gradient, consumers before producers."""
+    return [node for node in graph.nodes[::-1] if output_of(node).grad is not None]
+
+
+def appearance(graph, backward_order):
     """The frame in which each tensor's gradient is complete, hence shown."""
     appears = {out: 1 for out in graph.outputs}
-    for frame, node in enumerate(graph.nodes[::-1], start=2):
+    for frame, node in enumerate(backward_order, start=2):
         for x in node.inputs:
             appears[x] = frame  # its last consumer in backward order completes it
     return appears
