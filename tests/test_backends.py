@@ -527,3 +527,27 @@ def test_dropout_masks_follow_numpy_seed_on_the_device(device):
     np.random.seed(8)
     out = Dropout(0.5).forward(gg.tensor(x, device=device).data)
     np.testing.assert_array_equal(host(out), expected)
+
+
+# -- the namespace's extras keep numpy's contracts --------------------------------
+
+def test_broadcast_to_gives_a_writable_array_of_its_own(device):
+    """``broadcast_to`` is a new array, as numpy's namespace gives (not a view whose
+    elements share memory): the gradient of a sum lands in ``.grad`` as it, and a
+    write into one element changes that element only."""
+    xp = backend.namespace_for(device)
+    out = xp.broadcast_to(xp.from_numpy(C3), (2, 3))
+    out[0, 0] = 10.0
+    np.testing.assert_array_equal(host(out), [[10.0, *C3[1:]], C3])
+    h = gg.tensor(A23, device=device) * 2.0
+    gg.sum(h).backward()
+    h.grad[0, 0] = 5.0
+    np.testing.assert_array_equal(host(h.grad), [[5.0, 1, 1], [1, 1, 1]])
+
+
+def test_cupy_namespace_broadcast_to_is_a_copy(stand_in_namespace):
+    cupy, xp = stand_in_namespace
+    out = xp.broadcast_to(xp.from_numpy(C3), (2, 3))
+    assert isinstance(out, cupy.ndarray) and out.flags.writeable
+    out[0, 0] = 10.0
+    np.testing.assert_array_equal(out, [[10.0, *C3[1:]], C3])

@@ -11,6 +11,7 @@ its device, and adds graphgrad's extras written in standard terms only:
   and scans; ``setitem``, assignment into a copy, likewise;
 * ``sum_to``, the adjoint of broadcasting;
 * ``windows``, the image windows that convolution and pooling read;
+* ``broadcast_to`` as a new array, not a view (numpy's namespace's contract);
 * ``astype`` and ``exp``/``log``/``tanh`` that accept Python numbers;
 * ``to_numpy`` / ``from_numpy`` to move values between devices.
 
@@ -141,6 +142,13 @@ class ArrayAPINamespace:
 
     def arange(self, *args, dtype=None):
         return self.xp.arange(*args, dtype=dtype, **self._on)
+
+    def broadcast_to(self, x, shape):
+        """``x`` broadcast to ``shape`` as a new array, as numpy's namespace gives:
+        the library's own is a view whose broadcast elements share memory (read-only
+        in some libraries, in CuPy writable, so that a write into one element of a
+        gradient would change them all)."""
+        return self.asarray(self.xp.broadcast_to(x, shape), copy=True)
 
     def astype(self, x, dtype, copy=True):
         """``x`` cast to ``dtype``; a Python number becomes a 0-d array."""
