@@ -6,7 +6,7 @@ code uses on tensors when ``create_graph=True`` (see ``graphgrad.backend``).
 """
 import numpy as np
 
-from . import nodes
+from . import backend, nodes
 from .recording import refuse_in_compile
 from .tensor import Tensor
 
@@ -175,8 +175,9 @@ def getitem_grad(x, index, shape):
 
 
 def astype(x, dtype):
-    """x in ``dtype``; gradients flow back in x's dtype"""
-    return nodes.Cast(np.dtype(dtype))(x)
+    """x in ``dtype`` (numpy's, or x's array library's own); gradients flow back
+    in x's dtype"""
+    return nodes.Cast(backend.numpy_dtype(dtype))(x)
 
 
 def to_device(x, device):

@@ -551,3 +551,31 @@ def test_cupy_namespace_broadcast_to_is_a_copy(stand_in_namespace):
     assert isinstance(out, cupy.ndarray) and out.flags.writeable
     out[0, 0] = 10.0
     np.testing.assert_array_equal(out, [[10.0, *C3[1:]], C3])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, "float32", np.dtype(np.float32), "own"])
+def test_cast_on_the_device_takes_numpy_and_its_own_dtypes(dtype, device):
+    """``x.astype(dtype)`` (a ``Cast`` node) with a numpy dtype, as ``Cast`` holds, or
+    the device library's own (``x.dtype`` of a float32 tensor there)."""
+    x = gg.tensor(A23, device=device)
+    if dtype == "own":
+        dtype = gg.tensor(A23.astype(np.float32), device=device).dtype
+    y = x.astype(dtype) * 2.0
+    y.backward(backend.to_device(np.ones((2, 3), np.float32), device))
+    assert host(y.data).dtype == np.float32 and host(x.grad).dtype == np.float64
+    np.testing.assert_array_equal(host(y.data), (A23.astype(np.float32) * 2))
+    np.testing.assert_array_equal(host(x.grad), np.full((2, 3), 2.0))
+
+
+def test_float32_model_on_the_device_casts_tensor_inputs(device):
+    """A float32 model casts a float64 tensor input (what ``gg.compile`` and ONNX
+    export hand it) to its parameters' dtype by a ``Cast`` node, on any device."""
+    cpu, moved = twin_models(lambda: SimpleConvNet(
+        input_dim=(1, 6, 6), hidden_size=4, output_size=3, weight_init_std=0.3,
+        conv_param={"filter_num": 2, "filter_size": 3, "pad": 1, "stride": 1},
+        dtype=np.float32), device)
+    x = np.random.default_rng(9).normal(size=(2, 1, 6, 6))
+    expected = cpu.predict(gg.tensor(x))
+    scores = moved.predict(gg.tensor(x, device=device))
+    assert expected.dtype == np.float32 and host(scores).dtype == np.float32
+    np.testing.assert_allclose(host(scores), expected, rtol=1e-6)

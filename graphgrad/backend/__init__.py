@@ -35,7 +35,8 @@ NAMES = (  # what a data namespace offers (the array API's names, then the extra
 )
 
 __all__ = ["ArrayAPINamespace", "get_namespace", "namespace_for", "register",
-           "unregister", "device_of", "to_device", "to_numpy", "is_array", "shape_of"]
+           "unregister", "device_of", "to_device", "to_numpy", "is_array", "shape_of",
+           "numpy_dtype"]
 
 _by_device = {"cpu": numpy_backend}  # device name -> namespace
 _by_type = {t: numpy_backend for t in (np.ndarray, np.float64, np.float32, np.bool_)}
@@ -136,6 +137,23 @@ def to_device(value, device):
     if source is target:
         return value
     return target.from_numpy(source.to_numpy(value))
+
+
+def numpy_dtype(dtype):
+    """numpy's dtype for ``dtype``: numpy's own (a dtype, type or name), or that of
+    a registered array library (array-api-strict's ``float32``: numpy's float32)."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:  # another library's: the namespace that knows it names it
+        for namespace in _by_device.values():
+            found = getattr(namespace, "numpy_dtype", _unknown)(dtype)
+            if found is not None:
+                return found
+        raise
+
+
+def _unknown(dtype):
+    return None
 
 
 def shape_of(value):

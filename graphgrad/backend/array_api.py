@@ -19,6 +19,7 @@ Register an instance with ``graphgrad.backend.register`` and tensors can live on
 its device: ``gg.tensor(data, device="name")``.
 """
 import math
+from functools import cached_property
 
 import numpy as np
 
@@ -151,10 +152,32 @@ class ArrayAPINamespace:
         return self.asarray(self.xp.broadcast_to(x, shape), copy=True)
 
     def astype(self, x, dtype, copy=True):
-        """``x`` cast to ``dtype``; a Python number becomes a 0-d array."""
+        """``x`` cast to ``dtype`` (the library's own, or numpy's, as a ``Cast`` node
+        holds it); a Python number becomes a 0-d array."""
+        dtype = self.own_dtype(dtype)
         if isinstance(x, (bool, int, float)):
             return self.asarray(x, dtype=dtype)
         return self.xp.astype(x, dtype, copy=copy)
+
+    @cached_property
+    def dtypes(self):
+        """The library's dtypes by name: ``{"float32": its float32, …}``."""
+        return self.xp.__array_namespace_info__().dtypes()
+
+    def own_dtype(self, dtype):
+        """The library's dtype for ``dtype``: itself, or, for numpy's (a dtype, type
+        or name), the library's of the same name."""
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:  # not numpy's: the library's own
+            return dtype
+        return self.dtypes[name]
+
+    def numpy_dtype(self, dtype):
+        """numpy's dtype of the same name as the library's ``dtype`` (None if it is
+        not one of the library's)."""
+        return next((np.dtype(name) for name, own in self.dtypes.items() if own == dtype),
+                    None)
 
     def mask(self, condition, dtype):
         """``condition`` as a 0/1 factor of ``dtype`` (the standard multiplies no

@@ -62,6 +62,9 @@ class CupyNamespace(ArrayAPINamespace):
     def isdtype(self, dtype, kind):
         return _numpy_isdtype(dtype, kind)  # CuPy's dtypes are numpy's
 
+    def numpy_dtype(self, dtype):
+        return None  # CuPy's dtypes are numpy's: none of its own to name
+
     def asarray(self, obj, dtype=None, copy=None):
         return cupy.array(obj, dtype=dtype) if copy else cupy.asarray(obj, dtype=dtype)
 
