@@ -579,3 +579,17 @@ def test_float32_model_on_the_device_casts_tensor_inputs(device):
     scores = moved.predict(gg.tensor(x, device=device))
     assert expected.dtype == np.float32 and host(scores).dtype == np.float32
     np.testing.assert_allclose(host(scores), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("index", [(0, slice(None)), (np.array([1, 0]), slice(None))],
+                         ids=["basic", "integer array"])
+def test_setitem_casts_the_value_to_the_arrays_dtype(index, device):
+    """numpy's assignment: a float64 value written into a float32 array is cast,
+    through a basic index as through an integer array."""
+    x, v = A23.astype(np.float32), B23[:1].astype(np.float64)
+    expected = npb.setitem(x, index, v)
+    xp = backend.namespace_for(device)
+    out = host(xp.setitem(xp.from_numpy(x), index, xp.from_numpy(v)))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, expected)
+

@@ -232,8 +232,10 @@ class ArrayAPINamespace:
         """A copy of ``x`` with ``value`` written at ``index`` by numpy's rules: the
         standard's own assignment where it accepts the index (basic, in range), else
         each flat position that the index picks takes its value by ``take`` (the
-        positions distinct: no order of writes to choose)."""
+        positions distinct: no order of writes to choose). ``value`` is cast to
+        ``x``'s dtype, as numpy's assignment casts."""
         out = self.asarray(x, copy=True)
+        value = self.astype(value, x.dtype, copy=False)
         if is_basic_index(index):
             try:
                 out[with_ellipsis(index)] = value
@@ -246,7 +248,7 @@ class ArrayAPINamespace:
         size = math.prod(x.shape)
         source, written = np.zeros(size, np.int64), np.zeros(size, bool)
         source[positions.ravel()], written[positions.ravel()] = np.arange(positions.size), True
-        values = self.xp.broadcast_to(self.astype(value, x.dtype), positions.shape)
+        values = self.xp.broadcast_to(value, positions.shape)
         taken = self.xp.take(self.xp.reshape(values, (-1,)), self.asarray(source))
         flat = self.xp.where(self.asarray(written), taken, self.xp.reshape(out, (-1,)))
         return self.xp.reshape(flat, x.shape)
