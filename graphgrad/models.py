@@ -228,7 +228,9 @@ class Network:
                 raise ValueError(f"{file_name}: parameter {key!r} is {value.dtype}, which the "
                                  f"model's {param.dtype} cannot hold")
         for key, value in loaded.items():
-            self.params[key][...] = to_device(value, self.device)
+            param = self.params[key]
+            xp = get_namespace(param)  # cast there: not every library's assignment casts
+            param[...] = xp.astype(to_device(value, self.device), param.dtype, copy=False)
 
     def _param_leaves(self):
         """The leaf tensor wrapping each ``params`` array in the latest graph."""

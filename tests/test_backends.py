@@ -593,3 +593,24 @@ def test_setitem_casts_the_value_to_the_arrays_dtype(index, device):
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out, expected)
 
+
+
+def test_load_params_into_a_device_model_of_another_dtype(device, tmp_path):
+    """``load_params`` casts the file's values (float64, integers, booleans) to the
+    parameters' dtype on the device, as numpy's assignment does on the CPU."""
+    make = lambda: SimpleConvNet(  # noqa: E731
+        input_dim=(1, 6, 6), hidden_size=4, output_size=3,
+        conv_param={"filter_num": 2, "filter_size": 3, "pad": 1, "stride": 1},
+        dtype=np.float32)
+    cpu, moved = twin_models(make, device)
+    for kind in (np.float64, np.int64, np.bool_):
+        values = {key: (np.arange(value.size).reshape(value.shape) % 2).astype(kind)
+                  for key, value in cpu.params.items()}
+        np.savez(tmp_path / "w.npz", **values)
+        cpu.load_params(tmp_path / "w.npz")
+        moved.load_params(tmp_path / "w.npz")
+        for key, value in moved.params.items():
+            assert_on(value, device)
+            assert host(value).dtype == np.float32
+            np.testing.assert_array_equal(host(value), cpu.params[key])
+        assert moved.layers["Conv1"].W is moved.params["W1"]
