@@ -142,21 +142,28 @@ def _backward_recorded(node, dout):
 
 def _store_leaf(t, g, stored):
     """Accumulate a leaf's gradient. A leaf's ``.grad`` (a parameter's: what users
-    clip, scale and zero in place) is a writable array of its own: copied if the
-    sweep gave the same array to another tensor or took it from the seed (``+``
-    passes its gradient on unchanged), or if it is a view of another array
-    (``transpose`` and ``reshape`` pass views back). An intermediate's ``.grad`` may
-    share memory with another intermediate's."""
+    clip, scale and zero in place) is a writable array of its own, in the leaf's
+    dtype: copied if the sweep gave the same array to another tensor or took it from
+    the seed (``+`` passes its gradient on unchanged), or if it may be a view of
+    another array (``transpose`` and ``reshape`` pass views back). An intermediate's
+    ``.grad`` may share memory with another intermediate's."""
     kind = type(g)
-    if kind is not type(t._data) or (kind is np.ndarray and g.dtype != t._data.dtype):
+    if kind is not type(t._data) or (kind not in _SCALARS and g.dtype != t._data.dtype):
         g = _in_dtype_of(t, g)  # (a scalar of the leaf's type has its dtype: no call)
         kind = type(g)
     if kind not in _SCALARS:  # numbers are immutable: shared or not, no copy
-        if id(g) in stored or getattr(g, "base", None) is not None or (
-                kind is np.ndarray and not g.flags.writeable):
+        if id(g) in stored or _may_share_memory(g, kind):
             g = g.copy() if kind is np.ndarray else get_namespace(g).asarray(g, copy=True)
         stored.add(id(g))
     t.grad = g if t.grad is None else t.grad + g
+
+
+def _may_share_memory(g, kind):
+    """Whether array ``g`` may be a view of another array: numpy's and CuPy's say so
+    (``base``); an array of a library that does not (array-api-strict) may be."""
+    if kind is np.ndarray:
+        return g.base is not None or not g.flags.writeable
+    return getattr(g, "base", g) is not None
 
 
 def _in_dtype_of(x, g):

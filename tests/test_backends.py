@@ -614,3 +614,23 @@ def test_load_params_into_a_device_model_of_another_dtype(device, tmp_path):
             assert host(value).dtype == np.float32
             np.testing.assert_array_equal(host(value), cpu.params[key])
         assert moved.layers["Conv1"].W is moved.params["W1"]
+
+
+def test_leaf_gradients_have_the_leafs_dtype_on_the_device(device):
+    """As on the CPU: a float32 leaf combined with float64 values gets a float32
+    ``.grad`` (it stayed float64 on a device)."""
+    w = gg.tensor(np.ones(3, np.float32), device=device)
+    c = gg.tensor(np.arange(3.0), requires_grad=False, device=device)
+    gg.sum(w * c).backward()
+    assert str(w.grad.dtype).endswith("float32")
+    np.testing.assert_array_equal(host(w.grad), np.arange(3.0, dtype=np.float32))
+
+
+def test_leaf_gradients_are_arrays_of_their_own_on_the_device(device):
+    """A transpose passes its gradient back as a view: the leaf's ``.grad`` must not
+    share it with the intermediate's (writing into one changed the other)."""
+    x = gg.tensor(np.ones((2, 3)), device=device)
+    y = x.T
+    y.backward(backend.to_device(np.arange(6.0).reshape(3, 2), device))
+    x.grad[...] = 0
+    np.testing.assert_array_equal(host(y.grad), np.arange(6.0).reshape(3, 2))
