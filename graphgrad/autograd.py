@@ -265,15 +265,18 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
 
     ``grad_outputs`` seeds the sweep, by the rule ``backward(grad)`` follows: for one
     Tensor output it is that output's seed (an array, a number, a list of numbers);
-    for a list of outputs it is a list with one seed per output. None: ones.
+    for a list of outputs it is a list with one seed per output. None: ones. With
+    ``create_graph`` a seed given as a Tensor is part of the recorded graph: the
+    results can be differentiated with respect to it (the double-backward trick).
     """
     single = isinstance(outputs, Tensor)
     outputs = [outputs] if single else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     grad_outputs = _seeds_per_output(outputs, grad_outputs, single)
     seeds = [seed_for(out, g, "grad") for out, g in zip(outputs, grad_outputs)]
-    if create_graph:
-        seeds = [Tensor(s) for s in seeds]
+    if create_graph:  # a seed given as a tensor stays one: v in vᵀJ is differentiable
+        seeds = [g if isinstance(g, Tensor) else Tensor(s)
+                 for g, s in zip(grad_outputs, seeds)]
     wanted = {x: None for x in inputs}
     retain = create_graph if retain_graph is None else retain_graph
     sweep(outputs, seeds, retain, create_graph, wanted)

@@ -187,6 +187,22 @@ def snapshot_saved(node, inputs, y):
             if is_array(v) and not isinstance(v, np.generic)]  # numpy scalars: immutable
 
 
+def constant_unless_float(out):
+    """``out``, made a constant (``requires_grad`` False) where its dtype is an
+    integer or boolean one. Such a value is a step function of the node's inputs (a
+    cast rounds, a write into an integer array truncates): ∂out/∂x = 0 wherever it
+    exists, so no gradient flows back through it, as in PyTorch. Its node stays
+    recorded where it was: a tape that traces (``gg.compile``) replays it, and the
+    nodes computed from it, as ``Tape.record`` does for any constant output."""
+    if out.requires_grad and not get_namespace(out._data).isdtype(
+            out.dtype, "real floating"):
+        out.requires_grad = False
+        for tape in mode().tapes:
+            if tape.traced is not None:
+                tape.traced.add(id(out))
+    return out
+
+
 def check_finite(node, value, what):
     """Raise FloatingPointError if ``value`` holds a NaN or Inf (anomaly mode)."""
     value = getattr(value, "data", value)

@@ -357,6 +357,20 @@ def test_a_list_of_outputs_takes_a_list_of_seeds():
         gg.grad([a, b], [x], grad_outputs=[np.ones(2)])
 
 
+def test_a_seed_tensor_is_differentiated_with_create_graph():
+    """The double-backward trick: vᵀ ∂y/∂x is linear in the seed v, and with
+    ``create_graph`` its gradient with respect to v is (∂y/∂x)ᵀ (here 2x)."""
+    x = gg.tensor(np.array([1.0, 2.0]))
+    v = gg.tensor(np.array([3.0, 5.0]), name="v")
+    (gx,) = gg.grad(x * x, [x], grad_outputs=v, create_graph=True)
+    np.testing.assert_array_equal(gx.data, [6.0, 20.0])
+    gv, gx2 = gg.grad(gx.sum(), [v, x])
+    np.testing.assert_array_equal(gv.data, [2.0, 4.0])
+    np.testing.assert_array_equal(gx2.data, [6.0, 10.0])
+    (gx,) = gg.grad([x * x], [x], grad_outputs=[v], create_graph=True)
+    np.testing.assert_array_equal(gg.grad(gx.sum(), v)[0].data, [2.0, 4.0])
+
+
 def test_layer_backward_takes_a_list_as_its_seed():
     from graphgrad.nn import Relu
     layer = Relu()

@@ -218,6 +218,18 @@ def test_a_leaf_written_after_a_node_saved_it_is_refused_at_backward():
         loss.backward()
 
 
+@pytest.mark.parametrize("targets, row", [
+    (np.array([0, 2]), 1), (np.eye(3)[[0, 2]], np.eye(3)[1])], ids=["labels", "one-hot"])
+def test_targets_written_after_the_loss_are_refused_at_backward(targets, row):
+    """The fused loss saved the targets for its backward, (softmax(x) − t) / N."""
+    x = gg.tensor(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]]))
+    t = gg.tensor(targets, name="t", requires_grad=False)
+    loss = gg.softmax_with_loss(x, t)
+    t[0] = row
+    with pytest.raises(RuntimeError, match=r"SoftmaxWithLoss.*'t'.*modified in place"):
+        loss.backward()
+
+
 def test_a_constant_leaf_is_written_in_place():
     array = np.zeros(4)
     c = gg.tensor(array, requires_grad=False)

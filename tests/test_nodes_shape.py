@@ -325,6 +325,30 @@ def test_cast_records_its_backward_with_create_graph():
     np.testing.assert_allclose(g.data, 2 * X, rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, bool])
+def test_a_cast_to_integers_or_booleans_passes_no_gradient_back(dtype):
+    """Rounding to integers (or to booleans) is a step function: its derivative is 0,
+    so the result is a constant (as in PyTorch), and only ``t``'s direct use counts."""
+    t = gg.tensor(np.array([1.4, 2.6, -0.7]))
+    y = t.astype(dtype)
+    assert not y.requires_grad and y.dtype == dtype
+    (y * 3.0 + t).sum().backward()
+    np.testing.assert_array_equal(t.grad, np.ones(3))
+
+
+def test_a_write_into_an_integer_array_passes_no_gradient_back():
+    """numpy truncates 1.7² to 2 in an integer array: a step function of w."""
+    buffer = gg.tensor(np.zeros(3, dtype=np.int64))
+    w = gg.tensor(1.7, name="w")
+    written = setitem(buffer, 1, w * w)
+    assert written.dtype == np.int64 and not written.requires_grad
+    buffer[1] = w * w
+    np.testing.assert_array_equal(buffer.data, [0, 2, 0])
+    assert not buffer.requires_grad
+    (buffer * 1.0 + w).sum().backward()
+    assert w.grad == 3.0  # from the three elements of ``+ w`` only
+
+
 def test_reshape_method_without_a_shape_raises_as_numpy():
     with pytest.raises(TypeError, match=r"reshape\(\) takes exactly 1 argument \(0 given\)"):
         gg.tensor([1.0]).reshape()

@@ -166,6 +166,18 @@ def test_replay_recomputes_what_depends_on_integer_labels_alone():
     assert step(x, np.array([2, 2])).item() == pytest.approx(fresh(np.array([2, 2])).item())
 
 
+def test_replay_recomputes_a_parameter_cast_to_integers():
+    """W rounded to integers is a constant of the gradient, not of the replay: the
+    nodes computed from it are recorded and rerun after W changes."""
+    W = gg.tensor(np.array([1.4, 2.6]))
+    step = gg.compile(lambda x: (W.astype(np.int64) * 2.0).sum() + (W * x).sum())
+    step(np.ones(2))
+    W.data = W.data + 1.0
+    W.grad = None
+    assert step(np.ones(2)).item() == pytest.approx(2 * (2 + 3) + 2.4 + 3.6)
+    np.testing.assert_array_equal(W.grad, np.ones(2))
+
+
 @pytest.mark.parametrize("model", ["SimpleConvNet", "TwoLayerNet on images"])
 def test_compiled_training_matches_the_uncompiled_loop_step_for_step(model):
     """A model's loss compiled and trained on changing batches: every step's loss and

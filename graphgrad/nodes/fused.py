@@ -53,7 +53,7 @@ class SoftmaxWithLoss(Node):
     __slots__ = ("x", "y", "t", "labels", "n")
     op = "softmax_with_loss"
     saved = ("x", "y", "t")
-    saved_inputs = {"x": 0}
+    saved_inputs = {"x": 0, "t": 1}  # t too: a write into it after forward is refused
 
     def forward(self, x, t):
         xp = get_namespace(x)

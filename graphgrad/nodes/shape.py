@@ -4,7 +4,7 @@ import numpy as np
 
 from ..backend import get_namespace, shape_of, to_numpy
 from ..backend.array_api import flat_positions
-from ..node import Node, needs_grad
+from ..node import Node, constant_unless_float, needs_grad
 
 
 class Reshape(Node):
@@ -105,7 +105,8 @@ class SetItem(Node):
     ``v`` is broadcast to the region ``x[index]``, as numpy assigns; ``x`` itself is
     left as it is (``y`` is a new array). A tensor's ``x[index] = v`` records this
     node (``graphgrad.inplace``). An index that picks one position twice is
-    refused: numpy keeps the last value written there, CuPy any of them.
+    refused: numpy keeps the last value written there, CuPy any of them. Written
+    into an integer or boolean x, v is truncated: y is a constant.
     """
 
     __slots__ = ("index", "v_shape")
@@ -113,6 +114,12 @@ class SetItem(Node):
 
     def __init__(self, index):
         self.index = index
+
+    def apply(self, x, v):
+        """``Node.apply``; an integer or boolean result is a constant."""
+        return constant_unless_float(Node.apply(self, x, v))
+
+    __call__ = apply
 
     def forward(self, x, v):
         refuse_repeats(self.index, shape_of(x))
