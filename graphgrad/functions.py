@@ -4,6 +4,8 @@ These take tensors, arrays or numbers and return tensors. With the same names an
 signatures as numpy's, this module is also the array namespace that node ``backward``
 code uses on tensors when ``create_graph=True`` (see ``graphgrad.backend``).
 """
+import copy as copy_module
+
 import numpy as np
 
 from . import backend, nodes
@@ -153,15 +155,32 @@ def setitem(x, index, value):
 
 
 def _index_values(index):
-    """``index`` with each tensor in it replaced by its value"""
+    """``index`` with each tensor in it replaced by its value, and each array or
+    list in it copied: the node keeps the index for its backward, so a later write
+    into the caller's index array must not change it"""
     parts = index if isinstance(index, tuple) else (index,)
+    if not any(isinstance(i, (Tensor, list)) or _is_array(i) for i in parts):
+        return index  # integers, slices, None, Ellipsis: immutable
     tensors = [i for i in parts if isinstance(i, Tensor)]
-    if not tensors:
-        return index
-    refuse_in_compile("x[index] takes the values of an index tensor computed "
-                      "from the step's inputs as constants", tensors)
-    values = tuple(i.data if isinstance(i, Tensor) else i for i in parts)
+    if tensors:
+        refuse_in_compile("x[index] takes the values of an index tensor computed "
+                          "from the step's inputs as constants", tensors)
+    values = tuple(_index_copy(i.data if isinstance(i, Tensor) else i) for i in parts)
     return values if isinstance(index, tuple) else values[0]
+
+
+def _index_copy(part):
+    """A copy of a mutable part of an index (an array or a list); others as they are."""
+    if isinstance(part, list):
+        return copy_module.deepcopy(part)
+    if _is_array(part):
+        return backend.get_namespace(part).asarray(part, copy=True)
+    return part
+
+
+def _is_array(part):
+    """Whether ``part`` is an array (of any library; a numpy scalar is none)."""
+    return hasattr(part, "shape") and not isinstance(part, (np.generic, Tensor))
 
 
 def copy(x):

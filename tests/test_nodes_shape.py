@@ -353,3 +353,21 @@ def test_reshape_method_without_a_shape_raises_as_numpy():
     with pytest.raises(TypeError, match=r"reshape\(\) takes exactly 1 argument \(0 given\)"):
         gg.tensor([1.0]).reshape()
     assert gg.tensor([1.0]).reshape(()).shape == ()
+
+
+@pytest.mark.parametrize("kind", ["array", "list", "tensor"])
+def test_an_index_written_after_the_forward_pass_changes_nothing(kind):
+    """GetItem and SetItem keep their index for backward: a copy, not the caller's
+    array (``idx[0] = 1`` after ``z = x[idx]`` sent the gradient to the new place)."""
+    x = gg.tensor(np.arange(3.0))
+    idx = {"array": np.array([0, 2]), "list": [0, 2],
+           "tensor": gg.tensor(np.array([0, 2]), requires_grad=False)}[kind]
+    z = x[idx]
+    w = gg.tensor(np.ones(3)) * 1.0
+    w[idx] = gg.tensor(np.array([5.0, 6.0]))
+    if kind == "tensor":
+        idx.data[0] = 1
+    else:
+        idx[0] = 1
+    (z.sum() + w.sum()).backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 0.0, 1.0])
