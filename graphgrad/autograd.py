@@ -190,7 +190,7 @@ def _check_not_rewritten(node):
     if node.saved_output is not None:
         saved.append(node._output())
     for x in saved:
-        if x.written_at > node.id:
+        if x.written_at > node.id or writes.written_since(x._data, node.id):
             _raise_rewritten(node, x)
 
 

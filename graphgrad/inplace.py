@@ -25,7 +25,8 @@ refuses it (``autograd._check_not_rewritten``).
 
 Elsewhere the value is written into ``x``'s array in place, as ``x.data[index] =
 value`` would, and the clock ticks as for ``x.data = ...``: a node that saved ``x``
-is refused at backward. That covers a leaf that needs no gradient and any tensor
+is refused at backward, and so is one that saved a tensor sharing its memory (a view
+of it, or the array it views: ``r = c[:2]; r[0] = 1`` writes into c, as in numpy). That covers a leaf that needs no gradient and any tensor
 under ``gg.no_grad()``. A leaf that requires grad is refused in grad mode (its
 gradient would be that of a value it no longer holds), as in PyTorch; so is a
 step's input or a parameter while ``gg.compile`` records (a replay cannot redo the
@@ -128,3 +129,5 @@ def _write(x, index, value):
         raise named(error, f"SetItem ([]=) in place on {describe_operands([x, value])}") \
             from error
     x.data = data
+    if not isinstance(data, np.generic):  # views of this memory, and what it views
+        writes.wrote_into(data, x.written_at)

@@ -19,6 +19,7 @@ import contextvars
 import itertools
 import operator
 import threading
+import weakref
 from contextlib import contextmanager
 
 from .numpy_warnings import keep_first
@@ -52,9 +53,38 @@ mode = _mode.get  # the current thread's (or task's) Mode: ~40 ns, once per oper
 
 
 class _Writes:
-    """Process-wide: the tick of the latest write to any ``Tensor.data``."""
+    """Process-wide: the tick of the latest write to any ``Tensor.data``, and of the
+    latest ``x[index] = v`` written in place into each array's memory (keyed by the
+    array that owns it, so that a write through a view and a write through the
+    array it views are one: ``written_since``)."""
 
     last_write = 0
+    KEEP = 64  # entries kept before the dead ones are dropped
+
+    def __init__(self):
+        self.memory = {}  # id(owner array) -> (weak reference to it, tick)
+
+    def wrote_into(self, array, tick):
+        """Note a write at ``tick`` into ``array``'s memory."""
+        owner = owner_of(array)
+        if len(self.memory) >= self.KEEP:
+            self.memory = {k: v for k, v in self.memory.items() if v[0]() is not None}
+        self.memory[id(owner)] = (weakref.ref(owner), tick)
+
+    def written_since(self, array, tick):
+        """Whether ``x[index] = v`` wrote into ``array``'s memory after ``tick``."""
+        if not self.memory:
+            return False
+        owner = owner_of(array)
+        ref, written = self.memory.get(id(owner), (None, 0))
+        return written > tick and ref() is owner
+
+
+def owner_of(array):
+    """The array that owns ``array``'s memory: itself, or the array it is a view of."""
+    while getattr(getattr(array, "base", None), "shape", None) is not None:
+        array = array.base
+    return array
 
 
 writes = _Writes()

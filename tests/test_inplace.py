@@ -230,6 +230,36 @@ def test_targets_written_after_the_loss_are_refused_at_backward(targets, row):
         loss.backward()
 
 
+@pytest.mark.parametrize("through", ["a view of it", "the tensor it views"])
+def test_a_write_into_memory_a_saved_tensor_shares_is_refused_at_backward(through):
+    """``r = c[:2]`` is a view of c's array (as in numpy), so ``r[0] = 100`` writes into
+    c too, and the other way round: a node that saved the other one is refused (it
+    backpropagated the new values: w.grad [100, 1, 1])."""
+    c = gg.tensor(np.ones(3), name="c", requires_grad=False)
+    r = c[:2]
+    w = gg.tensor(np.ones(3), name="w")
+    if through == "a view of it":  # the node saved c; the write goes through r
+        loss = gg.sum(w * c)
+        r[0] = 100.0
+        assert c.data[0] == 100.0  # numpy's semantics: one memory
+    else:  # the node saved r; the write goes through c
+        loss = gg.sum(r * w[:2])
+        c[1] = 50.0
+        assert r.data[1] == 50.0
+    with pytest.raises(RuntimeError, match=r"Mul \(×\).*modified in place"):
+        loss.backward()
+
+
+def test_a_write_into_memory_nothing_saved_is_no_error():
+    c = gg.tensor(np.ones(3), requires_grad=False)
+    other = gg.tensor(np.ones(3), requires_grad=False)
+    w = gg.tensor(np.ones(3), name="w")
+    loss = gg.sum(w * c)
+    other[:2][0] = 7.0  # another array altogether
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, np.ones(3))
+
+
 def test_a_constant_leaf_is_written_in_place():
     array = np.zeros(4)
     c = gg.tensor(array, requires_grad=False)
