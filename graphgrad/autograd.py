@@ -223,8 +223,9 @@ def _raise_freed(node):
 
 
 def seed_for(root, grad, caller="backward"):
-    """The gradient a sweep starts from: ``grad``, or ones shaped like ``root``.
-    ``caller`` ("backward" or "grad") opens the error messages."""
+    """The gradient a sweep starts from: ``grad`` (an array, a number, a list or a
+    tensor's value) in ``root``'s dtype, or ones shaped like ``root``. ``caller``
+    ("backward" or "grad") opens the error messages."""
     if grad is None and type(root._data) in _FLOAT_SCALARS and root.requires_grad:
         return root._data.dtype.type(1)  # a loss: 0.4 µs (the general path: 1.8 µs)
     xp = get_namespace(root._data)
@@ -239,7 +240,7 @@ def seed_for(root, grad, caller="backward"):
     if grad is None:
         ones = xp.ones_like(root._data)
         return ones[()] if ones.ndim == 0 else ones  # a scalar stays a numpy scalar
-    grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)
+    grad = xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
     if shape_of(grad) != root.shape:
         raise ValueError(
             f"{caller}{_label(root)}: seed gradient of shape {shape_of(grad)} does not "

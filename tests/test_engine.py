@@ -345,6 +345,19 @@ def test_a_list_seeds_one_output_as_backward_takes_it():
     np.testing.assert_array_equal(x.grad, g.data)
 
 
+@pytest.mark.parametrize("seed", ["tensor", "array", "list"])
+def test_a_seed_of_another_dtype_is_taken_in_the_outputs(seed):
+    """Every .grad of a float32 graph is float32, whatever the seed's dtype (a float64
+    tensor seed left the intermediates' in float64)."""
+    x = gg.tensor(np.ones(3, np.float32))
+    h = x * 2
+    y = h * 3
+    values = np.array([1.0, 2.0, 3.0])
+    y.backward({"tensor": gg.tensor(values), "array": values, "list": values.tolist()}[seed])
+    assert y.grad.dtype == h.grad.dtype == x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, 6 * values)
+
+
 def test_a_list_of_outputs_takes_a_list_of_seeds():
     x = gg.tensor(np.ones(2))
     a, b = x * 2, x * 3
