@@ -329,7 +329,8 @@ class DeepConvNet(Network):
         self.params, self.layers = {}, OrderedDict()
         for i, conv in enumerate(convs, start=1):
             size, n = conv["filter_size"], conv["filter_num"]
-            self.params[f"W{i}"] = _he(channels * size * size, (n, channels, size, size))
+            self.params[f"W{i}"] = _init_scale("he", channels * size * size) * np.random.randn(
+                n, channels, size, size)
             self.params[f"b{i}"] = np.zeros(n)
             self.layers[f"Conv{i}"] = Convolution(self.params[f"W{i}"], self.params[f"b{i}"],
                                                   conv["stride"], conv["pad"])
@@ -341,7 +342,7 @@ class DeepConvNet(Network):
                 height, width = conv_output_size(height, 2, 2, 0), conv_output_size(width, 2, 2, 0)
         for i, (n_in, n_out) in enumerate(((channels * height * width, hidden_size),
                                            (hidden_size, output_size)), start=7):
-            self.params[f"W{i}"] = _he(n_in, (n_in, n_out))
+            self.params[f"W{i}"] = _init_scale("he", n_in) * np.random.randn(n_in, n_out)
             self.params[f"b{i}"] = np.zeros(n_out)
             self.layers[f"Affine{i - 6}"] = Affine(self.params[f"W{i}"], self.params[f"b{i}"])
             if i == 7:
@@ -354,11 +355,6 @@ class DeepConvNet(Network):
         """The loss as a float (nothing recorded), in training mode unless
         ``train_flg=False``: the book's ``loss`` runs ``predict(x, train_flg=True)``."""
         return super().loss(x, t, train_flg)
-
-
-def _he(fan_in, shape):
-    """He initialisation: √(2 / fan_in) · N(0, 1) of ``shape``."""
-    return np.sqrt(2.0 / fan_in) * np.random.randn(*shape)
 
 
 class MultiLayerNet(Network):
